@@ -1,0 +1,44 @@
+//! Errors raised while reading or writing the wire format.
+
+use thiserror::Error;
+
+/// Everything that can go wrong between bytes and batches.
+#[derive(Debug, Error)]
+pub enum WireError {
+    /// The underlying reader or writer failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The byte stream ended in the middle of a message.
+    #[error("unexpected end of IPC stream: {0}")]
+    Truncated(String),
+    /// The bytes are not a valid Arrow IPC stream.
+    #[error("malformed IPC stream: {0}")]
+    Malformed(String),
+    /// A length prefix exceeded a configured [`crate::ReadLimits`] cap.
+    #[error("IPC message {what} of {size} bytes exceeds the limit of {limit} bytes")]
+    LimitExceeded { what: &'static str, size: u64, limit: u64 },
+    /// Arrow rejected the data (decode or encode).
+    #[error("Arrow error: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// A request or response batch broke a vgi-rpc framing rule.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl WireError {
+    /// Whether the underlying byte stream closed cleanly or broke, so that
+    /// no further message can be read from it.
+    pub fn is_disconnect(&self) -> bool {
+        match self {
+            WireError::Io(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+            ),
+            WireError::Truncated(_) => true,
+            _ => false,
+        }
+    }
+}

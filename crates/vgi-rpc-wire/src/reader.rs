@@ -1,0 +1,308 @@
+//! Reading Arrow IPC streams message by message, with per-batch custom metadata.
+//!
+//! Every length prefix is checked against [`ReadLimits`] before a buffer is
+//! allocated, and decoding failures (including panics inside the Arrow
+//! decoder on hostile input) become [`WireError`]s.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_buffer::{Buffer, MutableBuffer};
+use arrow_ipc::reader::{read_dictionary, RecordBatchDecoder};
+use arrow_ipc::{Message, MessageHeader};
+use arrow_schema::{Schema, SchemaRef};
+
+use crate::{Metadata, ReadLimits, WireError};
+
+/// One record batch read off the wire with its custom metadata.
+#[derive(Debug, Clone)]
+pub struct ReadBatch {
+    /// The decoded batch.
+    pub batch: RecordBatch,
+    /// The message's custom metadata (empty when none was sent).
+    pub metadata: Metadata,
+}
+
+/// A reader positioned inside one IPC stream (after its schema message).
+///
+/// It holds no reference to the byte source, so the same connection object
+/// can be written to between reads.
+#[derive(Debug)]
+pub struct StreamReader {
+    schema: SchemaRef,
+    dictionaries: HashMap<i64, ArrayRef>,
+    limits: ReadLimits,
+    finished: bool,
+    meta_buf: Vec<u8>,
+}
+
+/// Outcome of reading the start of a stream.
+pub enum Opened {
+    /// The byte source ended cleanly before any byte of a new stream.
+    Eof,
+    /// A schema message was read.
+    Stream(StreamReader),
+}
+
+impl StreamReader {
+    /// Read a stream's schema message. Returns [`Opened::Eof`] when the
+    /// source is at a clean end (no bytes at all).
+    pub fn open<R: Read + ?Sized>(r: &mut R, limits: ReadLimits) -> Result<Opened, WireError> {
+        let mut meta_buf = Vec::new();
+        let Some(len) = read_prefix(r, true)? else {
+            return Ok(Opened::Eof);
+        };
+        if len == 0 {
+            return Err(WireError::Malformed("stream ended before its schema message".into()));
+        }
+        read_metadata(r, len, &limits, &mut meta_buf)?;
+        let message = parse_message(&meta_buf)?;
+        let schema = match message.header_type() {
+            MessageHeader::Schema => {
+                let fb = message
+                    .header_as_schema()
+                    .ok_or_else(|| WireError::Malformed("schema message without a schema".into()))?;
+                let schema = guard(|| arrow_ipc::convert::try_fb_to_schema(fb).map_err(WireError::from))?;
+                if message.bodyLength() != 0 {
+                    skip_body(r, message.bodyLength(), &limits)?;
+                }
+                schema
+            }
+            other => {
+                return Err(WireError::Malformed(format!(
+                    "expected a schema message to start the stream, got {other:?}"
+                )))
+            }
+        };
+        Ok(Opened::Stream(StreamReader {
+            schema: Arc::new(schema),
+            dictionaries: HashMap::new(),
+            limits,
+            finished: false,
+            meta_buf,
+        }))
+    }
+
+    /// Like [`StreamReader::open`] but treats a clean end of input as an error.
+    pub fn open_required<R: Read + ?Sized>(r: &mut R, limits: ReadLimits) -> Result<Self, WireError> {
+        match Self::open(r, limits)? {
+            Opened::Stream(s) => Ok(s),
+            Opened::Eof => Err(WireError::Io(std::io::Error::new(
+                ErrorKind::UnexpectedEof,
+                "the peer closed the connection",
+            ))),
+        }
+    }
+
+    /// The stream's schema.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Whether the EOS marker has been read.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Read the next record batch, or `None` at the EOS marker.
+    pub fn next<R: Read + ?Sized>(&mut self, r: &mut R) -> Result<Option<ReadBatch>, WireError> {
+        if self.finished {
+            return Ok(None);
+        }
+        loop {
+            let len = match read_prefix(r, false)? {
+                Some(len) => len,
+                None => return Err(WireError::Truncated("stream ended without an EOS marker".into())),
+            };
+            if len == 0 {
+                self.finished = true;
+                return Ok(None);
+            }
+            read_metadata(r, len, &self.limits, &mut self.meta_buf)?;
+            let message = parse_message(&self.meta_buf)?;
+            let body = read_body(r, message.bodyLength(), &self.limits)?;
+            let version = message.version();
+            match message.header_type() {
+                MessageHeader::RecordBatch => {
+                    let fb = message
+                        .header_as_record_batch()
+                        .ok_or_else(|| WireError::Malformed("record batch message without a header".into()))?;
+                    let metadata = custom_metadata(&message);
+                    let schema = self.schema.clone();
+                    let dictionaries = &self.dictionaries;
+                    let batch = guard(|| {
+                        RecordBatchDecoder::try_new(&body, fb, schema, dictionaries, &version)?
+                            .with_require_alignment(false)
+                            .read_record_batch()
+                            .map_err(WireError::from)
+                    })?;
+                    return Ok(Some(ReadBatch { batch, metadata }));
+                }
+                MessageHeader::DictionaryBatch => {
+                    let fb = message
+                        .header_as_dictionary_batch()
+                        .ok_or_else(|| WireError::Malformed("dictionary message without a header".into()))?;
+                    let schema = &self.schema;
+                    let dictionaries = &mut self.dictionaries;
+                    guard(|| read_dictionary(&body, fb, schema, dictionaries, &version).map_err(WireError::from))?;
+                }
+                other => {
+                    return Err(WireError::Malformed(format!("unexpected {other:?} message inside a stream")));
+                }
+            }
+        }
+    }
+
+    /// Read and discard the rest of the stream up to and including EOS.
+    pub fn drain<R: Read + ?Sized>(&mut self, r: &mut R) -> Result<(), WireError> {
+        while self.next(r)?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Decode a schema from `pa.Schema.serialize()`-style bytes (a framed schema
+/// message, optionally followed by EOS).
+pub fn decode_schema_bytes(bytes: &[u8]) -> Result<Schema, WireError> {
+    let mut cursor = bytes;
+    match StreamReader::open(&mut cursor, ReadLimits::default())? {
+        Opened::Stream(s) => Ok(s.schema.as_ref().clone()),
+        Opened::Eof => Err(WireError::Malformed("empty schema bytes".into())),
+    }
+}
+
+/// Decode a complete IPC stream held in memory into its schema and batches.
+pub fn read_stream_bytes(bytes: &[u8]) -> Result<(SchemaRef, Vec<ReadBatch>), WireError> {
+    let mut cursor = bytes;
+    let mut reader = StreamReader::open_required(&mut cursor, ReadLimits::default())?;
+    let mut batches = Vec::new();
+    while let Some(b) = reader.next(&mut cursor)? {
+        batches.push(b);
+    }
+    Ok((reader.schema.clone(), batches))
+}
+
+fn guard<T>(f: impl FnOnce() -> Result<T, WireError>) -> Result<T, WireError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(_) => Err(WireError::Malformed("the Arrow decoder rejected the message".into())),
+    }
+}
+
+/// Read a message length prefix. `Ok(None)` is a clean EOF before the first
+/// byte (only allowed when `eof_ok`); `Ok(Some(0))` is the EOS marker.
+fn read_prefix<R: Read + ?Sized>(r: &mut R, eof_ok: bool) -> Result<Option<usize>, WireError> {
+    let mut word = [0u8; 4];
+    let got = read_fully(r, &mut word)?;
+    if got == 0 {
+        return if eof_ok { Ok(None) } else { Err(WireError::Truncated("no message where one was expected".into())) };
+    }
+    if got < 4 {
+        return Err(WireError::Truncated("partial message length prefix".into()));
+    }
+    if word == [0xFF; 4] {
+        if read_fully(r, &mut word)? < 4 {
+            return Err(WireError::Truncated("partial message length prefix".into()));
+        }
+    }
+    let len = i32::from_le_bytes(word);
+    if len < 0 {
+        return Err(WireError::Malformed(format!("negative message length {len}")));
+    }
+    Ok(Some(len as usize))
+}
+
+/// `read_exact` that reports how many bytes it got before EOF instead of failing.
+fn read_fully<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<usize, WireError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(filled)
+}
+
+fn read_metadata<R: Read + ?Sized>(
+    r: &mut R,
+    len: usize,
+    limits: &ReadLimits,
+    buf: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    if len > limits.max_metadata_bytes {
+        return Err(WireError::LimitExceeded {
+            what: "metadata",
+            size: len as u64,
+            limit: limits.max_metadata_bytes as u64,
+        });
+    }
+    buf.clear();
+    buf.resize(len, 0);
+    if read_fully(r, buf)? < len {
+        return Err(WireError::Truncated(format!("expected {len} metadata bytes")));
+    }
+    Ok(())
+}
+
+fn parse_message(buf: &[u8]) -> Result<Message<'_>, WireError> {
+    arrow_ipc::root_as_message(buf).map_err(|e| WireError::Malformed(format!("invalid message flatbuffer: {e}")))
+}
+
+fn check_body_len(len: i64, limits: &ReadLimits) -> Result<usize, WireError> {
+    if len < 0 {
+        return Err(WireError::Malformed(format!("negative body length {len}")));
+    }
+    if len as u64 > limits.max_body_bytes {
+        return Err(WireError::LimitExceeded { what: "body", size: len as u64, limit: limits.max_body_bytes });
+    }
+    usize::try_from(len).map_err(|_| WireError::Malformed(format!("body length {len} does not fit in memory")))
+}
+
+fn read_body<R: Read + ?Sized>(r: &mut R, len: i64, limits: &ReadLimits) -> Result<Buffer, WireError> {
+    let len = check_body_len(len, limits)?;
+    if len == 0 {
+        return Ok(Buffer::from(MutableBuffer::new(0)));
+    }
+    let first = len.min(limits.prealloc_bytes.max(1));
+    let mut buf = MutableBuffer::from_len_zeroed(first);
+    let mut filled = 0;
+    loop {
+        let target = buf.len();
+        let got = read_fully(r, &mut buf.as_slice_mut()[filled..target])?;
+        filled += got;
+        if filled < target {
+            return Err(WireError::Truncated(format!("expected {len} body bytes, got {filled}")));
+        }
+        if filled == len {
+            return Ok(buf.into());
+        }
+        buf.resize(len.min(target.saturating_mul(2)), 0);
+    }
+}
+
+fn skip_body<R: Read + ?Sized>(r: &mut R, len: i64, limits: &ReadLimits) -> Result<(), WireError> {
+    let len = check_body_len(len, limits)? as u64;
+    let copied = std::io::copy(&mut r.take(len), &mut std::io::sink())?;
+    if copied < len {
+        return Err(WireError::Truncated("schema message body".into()));
+    }
+    Ok(())
+}
+
+fn custom_metadata(message: &Message<'_>) -> Metadata {
+    let mut out = Metadata::new();
+    if let Some(entries) = message.custom_metadata() {
+        out = Metadata::with_capacity(entries.len());
+        for kv in entries.iter() {
+            if let Some(key) = kv.key() {
+                out.push_raw(key.to_owned(), kv.value().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    out
+}

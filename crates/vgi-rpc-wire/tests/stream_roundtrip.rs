@@ -1,0 +1,114 @@
+//! Round trips of IPC streams through the writer and reader, including
+//! per-batch metadata, dictionaries, several streams back to back, and
+//! malformed input.
+
+use std::sync::Arc;
+
+use arrow_array::{DictionaryArray, Int16Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use vgi_rpc_wire::reader::Opened;
+use vgi_rpc_wire::{EncodedSchema, Metadata, ReadLimits, StreamReader, StreamWriter, WireError};
+
+fn int_batch(values: &[i64]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+    RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values.to_vec()))]).unwrap()
+}
+
+fn write_two_streams() -> Vec<u8> {
+    let mut out = Vec::new();
+    let b = int_batch(&[1, 2, 3]);
+    let schema = EncodedSchema::new(b.schema());
+    let mut w = StreamWriter::begin(&mut out, &schema).unwrap();
+    w.write(&mut out, &b, &Metadata::new().with("k", "ünï")).unwrap();
+    w.write(&mut out, &int_batch(&[]), &Metadata::new()).unwrap();
+    w.finish(&mut out).unwrap();
+    let mut w = StreamWriter::begin(&mut out, EncodedSchema::empty()).unwrap();
+    w.write(&mut out, &RecordBatch::new_empty(EncodedSchema::empty().schema().clone()), &Metadata::new().with("x", "y"))
+        .unwrap();
+    w.finish(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn batches_and_metadata_survive_back_to_back_streams() {
+    let bytes = write_two_streams();
+    let mut r = bytes.as_slice();
+    let mut s = StreamReader::open_required(&mut r, ReadLimits::default()).unwrap();
+    let first = s.next(&mut r).unwrap().unwrap();
+    assert_eq!(first.batch, int_batch(&[1, 2, 3]));
+    assert_eq!(first.metadata.get("k"), Some("ünï"));
+    let second = s.next(&mut r).unwrap().unwrap();
+    assert_eq!(second.batch.num_rows(), 0);
+    assert!(second.metadata.is_empty());
+    assert!(s.next(&mut r).unwrap().is_none());
+    let mut s2 = StreamReader::open_required(&mut r, ReadLimits::default()).unwrap();
+    assert_eq!(s2.schema().fields().len(), 0);
+    assert_eq!(s2.next(&mut r).unwrap().unwrap().metadata.get("x"), Some("y"));
+    assert!(s2.next(&mut r).unwrap().is_none());
+    assert!(matches!(StreamReader::open(&mut r, ReadLimits::default()).unwrap(), Opened::Eof));
+}
+
+#[test]
+fn dictionary_columns_round_trip() {
+    let dict = DictionaryArray::new(Int16Array::from(vec![0, 1, 0]), Arc::new(StringArray::from(vec!["A", "B"])));
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "s",
+        DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)),
+        false,
+    )]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(dict)]).unwrap();
+    let mut out = Vec::new();
+    let enc = EncodedSchema::new(schema);
+    let mut w = StreamWriter::begin(&mut out, &enc).unwrap();
+    w.write(&mut out, &batch, &Metadata::new()).unwrap();
+    w.write(&mut out, &batch, &Metadata::new()).unwrap();
+    w.finish(&mut out).unwrap();
+    let (_, batches) = vgi_rpc_wire::reader::read_stream_bytes(&out).unwrap();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[1].batch, batch);
+}
+
+#[test]
+fn every_truncation_is_an_error_not_a_panic() {
+    let bytes = write_two_streams();
+    for cut in 1..bytes.len() {
+        let mut r = &bytes[..cut];
+        let result = (|| -> Result<(), WireError> {
+            loop {
+                match StreamReader::open(&mut r, ReadLimits::default())? {
+                    Opened::Eof => return Ok(()),
+                    Opened::Stream(mut s) => s.drain(&mut r)?,
+                }
+            }
+        })();
+        // A cut exactly between the two streams is a clean end; every other cut fails.
+        if cut == first_stream_len(&bytes) {
+            assert!(result.is_ok());
+        } else {
+            assert!(result.is_err(), "cut at {cut} should fail");
+        }
+    }
+}
+
+fn first_stream_len(bytes: &[u8]) -> usize {
+    let mut r = bytes;
+    let mut s = StreamReader::open_required(&mut r, ReadLimits::default()).unwrap();
+    s.drain(&mut r).unwrap();
+    bytes.len() - r.len()
+}
+
+#[test]
+fn oversized_length_prefixes_are_refused_before_allocating() {
+    let mut bytes = vec![0xFF, 0xFF, 0xFF, 0xFF];
+    bytes.extend_from_slice(&(i32::MAX).to_le_bytes());
+    let limits = ReadLimits { max_metadata_bytes: 1024, ..ReadLimits::default() };
+    let err = StreamReader::open(&mut bytes.as_slice(), limits).err().unwrap();
+    assert!(matches!(err, WireError::LimitExceeded { what: "metadata", .. }), "{err}");
+}
+
+#[test]
+fn garbage_is_malformed() {
+    let mut bytes = vec![0xFF, 0xFF, 0xFF, 0xFF, 16, 0, 0, 0];
+    bytes.extend_from_slice(&[0xAB; 16]);
+    assert!(StreamReader::open(&mut bytes.as_slice(), ReadLimits::default()).is_err());
+}
