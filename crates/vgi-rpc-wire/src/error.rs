@@ -20,12 +20,22 @@ pub enum WireError {
     /// Arrow rejected the data (decode or encode).
     #[error("Arrow error: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// A message was framed correctly but its contents did not decode; the
+    /// stream is still positioned at the next message.
+    #[error("invalid IPC message: {0}")]
+    Decode(String),
     /// A request or response batch broke a vgi-rpc framing rule.
     #[error("{0}")]
     Protocol(String),
 }
 
 impl WireError {
+    /// Whether the byte stream is still positioned at a message boundary, so
+    /// the connection can go on after answering this error.
+    pub fn framing_intact(&self) -> bool {
+        matches!(self, WireError::Decode(_) | WireError::Protocol(_))
+    }
+
     /// Whether the underlying byte stream closed cleanly or broke, so that
     /// no further message can be read from it.
     pub fn is_disconnect(&self) -> bool {

@@ -142,7 +142,8 @@ pub fn retry_info(delay_seconds: f64) -> Value {
 pub struct ErrorPayload {
     /// The error's type name (`log_extra.exception_type`).
     pub exception_type: String,
-    /// The developer-facing message (`vgi_rpc.log_message`).
+    /// The developer-facing message (`log_extra.exception_message`; the
+    /// batch's `vgi_rpc.log_message` is `"<type>: <message>"`).
     pub message: String,
     /// Canonical code; `Unknown` when unclassified.
     pub code: ErrorCode,
@@ -168,6 +169,11 @@ impl ErrorPayload {
             traceback: None,
             cause: None,
         }
+    }
+
+    /// `"<type>: <message>"`, the batch's `vgi_rpc.log_message`.
+    pub fn summary(&self) -> String {
+        format!("{}: {}", self.exception_type, self.message)
     }
 
     /// The metadata of this error's EXCEPTION batch. `include_traceback`
@@ -198,7 +204,7 @@ impl ErrorPayload {
 
         let mut md = Metadata::with_capacity(8);
         md.insert(keys::LOG_LEVEL, "EXCEPTION");
-        md.insert(keys::LOG_MESSAGE, self.message.as_str());
+        md.insert(keys::LOG_MESSAGE, self.summary());
         md.insert(keys::LOG_EXTRA, Value::Object(extra).to_string());
         md.insert(keys::ERROR_CODE, self.code.as_str());
         if let Some(kind) = &self.kind {
@@ -230,7 +236,7 @@ fn truncate_traceback(mut tb: String) -> String {
 pub struct RemoteError {
     /// `log_extra.exception_type`, or `"EXCEPTION"` when absent.
     pub error_type: String,
-    /// `vgi_rpc.log_message`.
+    /// `vgi_rpc.log_message` (the server's `"<type>: <message>"` summary).
     pub message: String,
     /// `log_extra.traceback`, or empty.
     pub traceback: String,

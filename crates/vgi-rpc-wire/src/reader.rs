@@ -134,10 +134,9 @@ impl StreamReader {
                     let schema = self.schema.clone();
                     let dictionaries = &self.dictionaries;
                     let batch = guard(|| {
-                        RecordBatchDecoder::try_new(&body, fb, schema, dictionaries, &version)?
-                            .with_require_alignment(false)
-                            .read_record_batch()
-                            .map_err(WireError::from)
+                        RecordBatchDecoder::try_new(&body, fb, schema, dictionaries, &version)
+                            .and_then(|d| d.with_require_alignment(false).read_record_batch())
+                            .map_err(|e| WireError::Decode(e.to_string()))
                     })?;
                     return Ok(Some(ReadBatch { batch, metadata }));
                 }
@@ -147,7 +146,10 @@ impl StreamReader {
                         .ok_or_else(|| WireError::Malformed("dictionary message without a header".into()))?;
                     let schema = &self.schema;
                     let dictionaries = &mut self.dictionaries;
-                    guard(|| read_dictionary(&body, fb, schema, dictionaries, &version).map_err(WireError::from))?;
+                    guard(|| {
+                        read_dictionary(&body, fb, schema, dictionaries, &version)
+                            .map_err(|e| WireError::Decode(e.to_string()))
+                    })?;
                 }
                 other => {
                     return Err(WireError::Malformed(format!("unexpected {other:?} message inside a stream")));
@@ -187,7 +189,7 @@ pub fn read_stream_bytes(bytes: &[u8]) -> Result<(SchemaRef, Vec<ReadBatch>), Wi
 fn guard<T>(f: impl FnOnce() -> Result<T, WireError>) -> Result<T, WireError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
-        Err(_) => Err(WireError::Malformed("the Arrow decoder rejected the message".into())),
+        Err(_) => Err(WireError::Decode("the Arrow decoder rejected the message".into())),
     }
 }
 

@@ -1,0 +1,508 @@
+//! The client side of the pipe framing: unary calls, producer and exchange
+//! streams with headers, logs, cancellation, and errors with the full error
+//! model. Works over any `Read` + `Write` (pipes, sockets).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{Schema, SchemaRef};
+use vgi_rpc_wire::log::LogMessage;
+use vgi_rpc_wire::{
+    classify, keys, BatchClass, EncodedSchema, Metadata, ReadLimits, RemoteError, RequestHeader, StreamReader,
+    StreamWriter, WireError,
+};
+
+/// Why a call failed on the client side.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The server answered with an error batch.
+    #[error("{0}")]
+    Remote(RemoteError),
+    /// The byte stream failed or carried malformed IPC.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The server broke the protocol (e.g. a missing result batch).
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// The stream session is already closed.
+    #[error("the stream is closed")]
+    Closed,
+}
+
+impl CallError {
+    /// The remote error, when the server sent one.
+    pub fn remote(&self) -> Option<&RemoteError> {
+        match self {
+            CallError::Remote(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for CallError {
+    fn from(e: std::io::Error) -> Self {
+        CallError::Wire(WireError::Io(e))
+    }
+}
+
+/// A unary call's answer.
+#[derive(Debug, Clone)]
+pub struct UnaryResponse {
+    /// The result batch (one row on `result`, or zero rows for void).
+    pub batch: RecordBatch,
+    /// The result batch's metadata.
+    pub metadata: Metadata,
+    /// Log messages the server sent before the result.
+    pub logs: Vec<LogMessage>,
+}
+
+impl UnaryResponse {
+    /// The `result` column, absent for void methods.
+    pub fn value(&self) -> Option<&ArrayRef> {
+        self.batch.column_by_name("result")
+    }
+}
+
+/// Per-call options.
+#[derive(Debug, Clone, Default)]
+pub struct StreamOptions {
+    /// The method declares a header (the client reads a header stream first).
+    pub has_header: bool,
+    /// Extra metadata on the request batch.
+    pub extra_metadata: Metadata,
+}
+
+/// A client over one connection. Calls are sequential (lockstep).
+pub struct Client<R: Read, W: Write> {
+    r: R,
+    w: W,
+    limits: ReadLimits,
+    versions: HashMap<String, String>,
+    next_request: u64,
+}
+
+impl<R: Read, W: Write> Client<R, W> {
+    /// A client reading responses from `r` and writing requests to `w`.
+    pub fn new(r: R, w: W) -> Self {
+        Self { r, w, limits: ReadLimits::default(), versions: HashMap::new(), next_request: 0 }
+    }
+
+    /// Send `version` as `vgi_rpc.protocol_version` on every request to `protocol`.
+    pub fn set_protocol_version(&mut self, protocol: impl Into<String>, version: impl Into<String>) {
+        self.versions.insert(protocol.into(), version.into());
+    }
+
+    /// Caps for responses.
+    pub fn set_read_limits(&mut self, limits: ReadLimits) {
+        self.limits = limits;
+    }
+
+    /// The underlying reader and writer.
+    pub fn into_parts(self) -> (R, W) {
+        (self.r, self.w)
+    }
+
+    fn header(&mut self, protocol: &str, method: &str) -> RequestHeader {
+        self.next_request += 1;
+        RequestHeader {
+            protocol: protocol.to_owned(),
+            method: method.to_owned(),
+            protocol_version: self.versions.get(protocol).cloned(),
+            request_id: None,
+        }
+    }
+
+    /// Write a raw request stream (for tests of malformed requests too).
+    pub fn send_request(&mut self, params: &RecordBatch, metadata: &Metadata) -> Result<(), CallError> {
+        let schema = EncodedSchema::new(params.schema());
+        let mut out = StreamWriter::begin(&mut self.w, &schema)?;
+        out.write(&mut self.w, params, metadata)?;
+        out.finish(&mut self.w)?;
+        self.w.flush()?;
+        Ok(())
+    }
+
+    fn write_request(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        extra: &Metadata,
+    ) -> Result<(), CallError> {
+        let md = self.header(protocol, method).to_metadata(extra);
+        self.send_request(params, &md)
+    }
+
+    /// Read one complete response stream: logs, then one data batch, then EOS.
+    pub fn read_unary_response(&mut self) -> Result<UnaryResponse, CallError> {
+        let mut reader = StreamReader::open_required(&mut self.r, self.limits)?;
+        let mut logs = Vec::new();
+        let mut result: Option<(RecordBatch, Metadata)> = None;
+        let mut error = None;
+        while let Some(b) = reader.next(&mut self.r)? {
+            match classify(b.batch.num_rows(), &b.metadata) {
+                BatchClass::Log => logs.extend(LogMessage::from_metadata(&b.metadata)),
+                BatchClass::Error => error = Some(RemoteError::from_metadata(&b.metadata)),
+                _ if result.is_none() => result = Some((b.batch, b.metadata)),
+                _ => {}
+            }
+        }
+        if let Some(e) = error {
+            return Err(CallError::Remote(e));
+        }
+        let (batch, metadata) = result.ok_or_else(|| CallError::Protocol("response stream had no result batch".into()))?;
+        Ok(UnaryResponse { batch, metadata, logs })
+    }
+
+    /// Call a unary method with `params` (one row; zero columns for no parameters).
+    pub fn call(&mut self, protocol: &str, method: &str, params: &RecordBatch) -> Result<UnaryResponse, CallError> {
+        self.call_with(protocol, method, params, &Metadata::new())
+    }
+
+    /// Call a unary method with extra request metadata.
+    pub fn call_with(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        extra: &Metadata,
+    ) -> Result<UnaryResponse, CallError> {
+        self.write_request(protocol, method, params, extra)?;
+        self.read_unary_response()
+    }
+
+    /// Ask the server for its transport capabilities (§15).
+    pub fn transport_options(&mut self) -> Result<Metadata, CallError> {
+        let md = Metadata::new()
+            .with(keys::METHOD, crate::dispatch::TRANSPORT_OPTIONS_METHOD)
+            .with(keys::REQUEST_VERSION, vgi_rpc_wire::REQUEST_VERSION)
+            .with(keys::TRANSPORT_SHM, "false");
+        self.send_request(&no_params(), &md)?;
+        Ok(self.read_unary_response()?.metadata)
+    }
+
+    fn open_stream(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        options: &StreamOptions,
+    ) -> Result<StreamCore, CallError> {
+        self.write_request(protocol, method, params, &options.extra_metadata)?;
+        let mut core = StreamCore::default();
+        if options.has_header {
+            let mut reader = StreamReader::open_required(&mut self.r, self.limits)?;
+            let mut header = None;
+            let mut error = None;
+            while let Some(b) = reader.next(&mut self.r)? {
+                match classify(b.batch.num_rows(), &b.metadata) {
+                    BatchClass::Log => core.logs.extend(LogMessage::from_metadata(&b.metadata)),
+                    BatchClass::Error => error = Some(RemoteError::from_metadata(&b.metadata)),
+                    _ if header.is_none() => header = Some((b.batch, b.metadata)),
+                    _ => {}
+                }
+            }
+            if let Some(e) = error {
+                core.init_failed = true;
+                return Err(self.abandon(core, CallError::Remote(e)));
+            }
+            core.header = header;
+        }
+        Ok(core)
+    }
+
+    /// After an init error, send an empty input stream so the server (which
+    /// drains it) and this client stay in step.
+    fn abandon(&mut self, _core: StreamCore, err: CallError) -> CallError {
+        let sent = StreamWriter::begin(&mut self.w, EncodedSchema::empty())
+            .and_then(|s| s.finish(&mut self.w))
+            .and_then(|_| self.w.flush().map_err(WireError::from));
+        match sent {
+            Ok(()) => err,
+            Err(e) => CallError::Wire(e),
+        }
+    }
+
+    /// Start a producer stream.
+    pub fn producer(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        options: &StreamOptions,
+    ) -> Result<ProducerSession<'_, R, W>, CallError> {
+        let core = self.open_stream(protocol, method, params, options)?;
+        Ok(ProducerSession { client: self, core, tick_schema: Arc::new(Schema::empty()) })
+    }
+
+    /// Start an exchange stream.
+    pub fn exchange(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        options: &StreamOptions,
+    ) -> Result<ExchangeSession<'_, R, W>, CallError> {
+        let core = self.open_stream(protocol, method, params, options)?;
+        Ok(ExchangeSession { client: self, core })
+    }
+}
+
+/// A zero-column, one-row parameter batch.
+pub fn no_params() -> RecordBatch {
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .expect("an empty batch with a row count is valid")
+}
+
+#[derive(Default)]
+struct StreamCore {
+    header: Option<(RecordBatch, Metadata)>,
+    logs: Vec<LogMessage>,
+    input: Option<StreamWriter>,
+    output: Option<StreamReader>,
+    done: bool,
+    init_failed: bool,
+}
+
+impl StreamCore {
+    fn send<R: Read, W: Write>(
+        &mut self,
+        client: &mut Client<R, W>,
+        batch: &RecordBatch,
+        metadata: &Metadata,
+    ) -> Result<(), CallError> {
+        if self.input.is_none() {
+            let schema = EncodedSchema::new(batch.schema());
+            self.input = Some(StreamWriter::begin(&mut client.w, &schema)?);
+        }
+        let input = self.input.as_mut().ok_or(CallError::Closed)?;
+        input.write(&mut client.w, batch, metadata)?;
+        client.w.flush()?;
+        Ok(())
+    }
+
+    /// Read output until a data batch (returned) or EOS (`None`).
+    fn receive<R: Read, W: Write>(
+        &mut self,
+        client: &mut Client<R, W>,
+    ) -> Result<Option<(RecordBatch, Metadata)>, CallError> {
+        if self.output.is_none() {
+            self.output = Some(StreamReader::open_required(&mut client.r, client.limits)?);
+        }
+        let output = self.output.as_mut().ok_or(CallError::Closed)?;
+        loop {
+            let Some(b) = output.next(&mut client.r)? else {
+                return Ok(None);
+            };
+            match classify(b.batch.num_rows(), &b.metadata) {
+                BatchClass::Log => self.logs.extend(LogMessage::from_metadata(&b.metadata)),
+                BatchClass::Error => {
+                    let err = RemoteError::from_metadata(&b.metadata);
+                    output.drain(&mut client.r)?;
+                    return Err(CallError::Remote(err));
+                }
+                _ => return Ok(Some((b.batch, b.metadata))),
+            }
+        }
+    }
+
+    /// End the input stream and read the output to its end.
+    fn close<R: Read, W: Write>(&mut self, client: &mut Client<R, W>, input_schema: &SchemaRef) -> Result<(), CallError> {
+        if self.done {
+            return Ok(());
+        }
+        self.done = true;
+        let input = match self.input.take() {
+            Some(i) => i,
+            None => StreamWriter::begin(&mut client.w, &EncodedSchema::new(input_schema.clone()))?,
+        };
+        input.finish(&mut client.w)?;
+        client.w.flush()?;
+        let mut first_error = None;
+        loop {
+            match self.receive(client) {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(CallError::Remote(e)) => {
+                    first_error.get_or_insert(CallError::Remote(e));
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// After the output ended (EOS or error), finish the input stream.
+    fn finish_input<R: Read, W: Write>(&mut self, client: &mut Client<R, W>) -> Result<(), CallError> {
+        self.done = true;
+        if let Some(input) = self.input.take() {
+            input.finish(&mut client.w)?;
+            client.w.flush()?;
+        }
+        Ok(())
+    }
+
+    fn cancel<R: Read, W: Write>(&mut self, client: &mut Client<R, W>, schema: &SchemaRef) -> Result<(), CallError> {
+        if self.done {
+            return Ok(());
+        }
+        let cancel = RecordBatch::new_empty(schema.clone());
+        let md = Metadata::new().with(keys::CANCEL, "1");
+        let result = self.send(client, &cancel, &md).and_then(|_| self.close(client, schema));
+        self.done = true;
+        match result {
+            Err(CallError::Remote(_)) | Ok(()) => Ok(()),
+            // Cancellation is best-effort: the session is abandoned either way.
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// A running producer stream.
+pub struct ProducerSession<'c, R: Read, W: Write> {
+    client: &'c mut Client<R, W>,
+    core: StreamCore,
+    tick_schema: SchemaRef,
+}
+
+impl<R: Read, W: Write> ProducerSession<'_, R, W> {
+    /// The header batch, for methods that declare one.
+    pub fn header(&self) -> Option<&(RecordBatch, Metadata)> {
+        self.core.header.as_ref()
+    }
+
+    /// Logs received so far (header, init and every turn).
+    pub fn logs(&self) -> &[LogMessage] {
+        &self.core.logs
+    }
+
+    /// Send a tick and read the next batch; `None` when the producer finished.
+    pub fn next_batch(&mut self) -> Result<Option<(RecordBatch, Metadata)>, CallError> {
+        self.next_batch_with(&Metadata::new())
+    }
+
+    /// Like [`ProducerSession::next_batch`], with metadata on the tick.
+    pub fn next_batch_with(&mut self, tick_metadata: &Metadata) -> Result<Option<(RecordBatch, Metadata)>, CallError> {
+        if self.core.done {
+            return Err(CallError::Closed);
+        }
+        let tick = RecordBatch::new_empty(self.tick_schema.clone());
+        self.core.send(self.client, &tick, tick_metadata)?;
+        match self.core.receive(self.client) {
+            Ok(Some(b)) => Ok(Some(b)),
+            Ok(None) => {
+                self.core.finish_input(self.client)?;
+                Ok(None)
+            }
+            Err(e) => {
+                let _ = self.core.finish_input(self.client);
+                Err(e)
+            }
+        }
+    }
+
+    /// Read every remaining batch.
+    pub fn collect_all(&mut self) -> Result<Vec<(RecordBatch, Metadata)>, CallError> {
+        let mut out = Vec::new();
+        while let Some(b) = self.next_batch()? {
+            out.push(b);
+        }
+        Ok(out)
+    }
+
+    /// Cancel the stream (best effort).
+    pub fn cancel(mut self) -> Result<(), CallError> {
+        let schema = self.tick_schema.clone();
+        self.core.cancel(self.client, &schema)
+    }
+
+    /// Stop early: close the input stream and drain the output.
+    pub fn close(mut self) -> Result<(), CallError> {
+        let schema = self.tick_schema.clone();
+        self.core.close(self.client, &schema)
+    }
+}
+
+impl<R: Read, W: Write> Drop for ProducerSession<'_, R, W> {
+    fn drop(&mut self) {
+        if !self.core.done && !self.core.init_failed {
+            let schema = self.tick_schema.clone();
+            let _ = self.core.close(self.client, &schema);
+        }
+    }
+}
+
+/// A running exchange stream.
+pub struct ExchangeSession<'c, R: Read, W: Write> {
+    client: &'c mut Client<R, W>,
+    core: StreamCore,
+}
+
+impl<R: Read, W: Write> ExchangeSession<'_, R, W> {
+    /// The header batch, for methods that declare one.
+    pub fn header(&self) -> Option<&(RecordBatch, Metadata)> {
+        self.core.header.as_ref()
+    }
+
+    /// Logs received so far.
+    pub fn logs(&self) -> &[LogMessage] {
+        &self.core.logs
+    }
+
+    /// Send one input batch and read its output batch.
+    pub fn exchange(&mut self, input: &RecordBatch) -> Result<(RecordBatch, Metadata), CallError> {
+        self.exchange_with(input, &Metadata::new())
+    }
+
+    /// Send one input batch with metadata and read its output batch.
+    pub fn exchange_with(
+        &mut self,
+        input: &RecordBatch,
+        metadata: &Metadata,
+    ) -> Result<(RecordBatch, Metadata), CallError> {
+        if self.core.done {
+            return Err(CallError::Closed);
+        }
+        self.core.send(self.client, input, metadata)?;
+        match self.core.receive(self.client) {
+            Ok(Some(b)) => Ok(b),
+            Ok(None) => {
+                self.core.finish_input(self.client)?;
+                Err(CallError::Protocol("exchange output ended before answering an input".into()))
+            }
+            Err(e) => {
+                let _ = self.core.finish_input(self.client);
+                Err(e)
+            }
+        }
+    }
+
+    /// End the stream.
+    pub fn close(mut self, input_schema: &SchemaRef) -> Result<(), CallError> {
+        self.core.close(self.client, input_schema)
+    }
+
+    /// Cancel the stream (best effort).
+    pub fn cancel(mut self, input_schema: &SchemaRef) -> Result<(), CallError> {
+        self.core.cancel(self.client, input_schema)
+    }
+}
+
+impl<R: Read, W: Write> Drop for ExchangeSession<'_, R, W> {
+    fn drop(&mut self) {
+        if !self.core.done && !self.core.init_failed {
+            let schema = Arc::new(Schema::empty());
+            let _ = self.core.close(self.client, &schema);
+        }
+    }
+}

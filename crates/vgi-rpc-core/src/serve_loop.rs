@@ -1,0 +1,479 @@
+//! The lockstep serve loop (WIRE_PROTOCOL.md §9) over any `Read` + `Write`.
+//!
+//! One request at a time: read the request stream, validate and route it,
+//! then answer a unary call with one response stream, or run a stream
+//! method's header / input / output streams in lockstep. Every error that
+//! leaves the byte stream at a message boundary is answered with an error
+//! batch and the loop goes on; only a broken or unframeable stream ends it.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use arrow_array::{new_null_array, RecordBatch};
+use arrow_schema::{Schema, SchemaRef};
+use vgi_rpc_wire::reader::Opened;
+use vgi_rpc_wire::{keys, EncodedSchema, Metadata, Request, StreamReader, StreamWriter, WireError};
+
+use crate::dispatch::{
+    check_request_header, gate_version, resolve, transport_options_metadata, validate_params,
+    TRANSPORT_OPTIONS_METHOD,
+};
+use crate::hook::{CallInfo, CallOutcome, CallStats};
+use crate::method::Handler;
+use crate::output::{conform, Emitted};
+use crate::stream::{InputBatch, StreamState};
+use crate::{AuthContext, CallContext, MethodDef, MethodKind, OutputCollector, Params, Protocol, RpcError, Server};
+
+/// What a transport knows about the connection being served.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionInfo {
+    /// The caller's identity for every call on this connection.
+    pub auth: Arc<AuthContext>,
+    /// The peer's address, when the transport has one.
+    pub remote_addr: Option<String>,
+}
+
+/// Serve requests from `r`, answering on `w`, until the peer closes the
+/// connection. Returns `Err` only when the byte stream broke in a way that
+/// makes further requests unreadable (after answering with an error when
+/// possible).
+pub fn serve_connection<R: Read + ?Sized, W: Write + ?Sized>(
+    server: &Server,
+    r: &mut R,
+    w: &mut W,
+    conn: &ConnectionInfo,
+) -> Result<(), WireError> {
+    let mut session = Session { server, conn };
+    loop {
+        match session.serve_one(r, w) {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Closed) => return Ok(()),
+            Err(e) if e.is_disconnect() => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+enum Flow {
+    Continue,
+    Closed,
+}
+
+struct Session<'a> {
+    server: &'a Server,
+    conn: &'a ConnectionInfo,
+}
+
+/// Where a response goes and who it is for.
+struct Reply<'a> {
+    server_id: &'a str,
+    request_id: &'a str,
+    tracebacks: bool,
+}
+
+impl Reply<'_> {
+    fn error_metadata(&self, err: &RpcError, protocol: &str, method: &str) -> Metadata {
+        err.to_payload(protocol, method).to_metadata(Some(self.server_id), Some(self.request_id), self.tracebacks)
+    }
+
+    fn log_metadata(&self, msg: &vgi_rpc_wire::log::LogMessage, with_request_id: bool) -> Metadata {
+        msg.to_metadata(Some(self.server_id), with_request_id.then_some(self.request_id))
+    }
+
+    /// A complete stream holding only an error batch.
+    fn error_stream<W: Write + ?Sized>(
+        &self,
+        w: &mut W,
+        schema: &EncodedSchema,
+        err: &RpcError,
+        protocol: &str,
+        method: &str,
+    ) -> Result<(), WireError> {
+        let mut out = StreamWriter::begin(w, schema)?;
+        out.write(w, &RecordBatch::new_empty(schema.schema().clone()), &self.error_metadata(err, protocol, method))?;
+        out.finish(w)?;
+        w.flush()?;
+        Ok(())
+    }
+}
+
+impl Session<'_> {
+    fn serve_one<R: Read + ?Sized, W: Write + ?Sized>(&mut self, r: &mut R, w: &mut W) -> Result<Flow, WireError> {
+        let server = self.server;
+        let request_id = server.next_request_id();
+        let reply = Reply { server_id: server.server_id(), request_id: &request_id, tracebacks: server.tracebacks() };
+        let primary = server.primary().map(|p| p.name().to_owned()).unwrap_or_default();
+
+        let mut reader = match StreamReader::open(r, server.read_limits()) {
+            Ok(Opened::Eof) => return Ok(Flow::Closed),
+            Ok(Opened::Stream(s)) => s,
+            Err(e) if e.is_disconnect() => return Ok(Flow::Closed),
+            Err(e) => {
+                let _ = reply.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), &primary, "");
+                return Err(e);
+            }
+        };
+        let first = match reader.next(r) {
+            Ok(first) => first,
+            Err(e) if e.framing_intact() => {
+                reader.drain(r)?;
+                reply.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), &primary, "")?;
+                return Ok(Flow::Continue);
+            }
+            Err(e) => {
+                if !e.is_disconnect() {
+                    let _ = reply.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), &primary, "");
+                }
+                return Err(e);
+            }
+        };
+        // Consume the rest of the request stream before anything can fail, so
+        // a rejected request never leaves bytes behind for the next one.
+        reader.drain(r)?;
+        let Some(first) = first else {
+            let err = RpcError::protocol_error("Request stream carried no request batch (schema followed by EOS).");
+            reply.error_stream(w, EncodedSchema::empty(), &err, &primary, "")?;
+            return Ok(Flow::Continue);
+        };
+        let req = Request { batch: first.batch, metadata: first.metadata };
+
+        let method_name = match check_request_header(&req) {
+            Ok(m) => m,
+            Err(err) => {
+                reply.error_stream(w, EncodedSchema::empty(), &err, &primary, req.method().unwrap_or(""))?;
+                return Ok(Flow::Continue);
+            }
+        };
+        if method_name == TRANSPORT_OPTIONS_METHOD {
+            let mut out = StreamWriter::begin(w, EncodedSchema::empty())?;
+            let empty = RecordBatch::new_empty(EncodedSchema::empty().schema().clone());
+            out.write(w, &empty, &transport_options_metadata(server.server_id()))?;
+            out.finish(w)?;
+            w.flush()?;
+            return Ok(Flow::Continue);
+        }
+        let (protocol, def) = match resolve(server, &req, &method_name) {
+            Ok(found) => found,
+            Err(err) => {
+                reply.error_stream(w, EncodedSchema::empty(), &err, &primary, &method_name)?;
+                return Ok(Flow::Continue);
+            }
+        };
+        let error_schema = if def.kind() == MethodKind::Unary { def.result_schema().as_ref() } else { EncodedSchema::empty() };
+        if let Err(err) = gate_version(protocol, &req).and_then(|_| validate_params(def, &req.batch)) {
+            reply.error_stream(w, error_schema, &err, protocol.name(), def.name())?;
+            if def.kind() != MethodKind::Unary {
+                // The client still sends its input stream; consume it.
+                drain_input_stream(r, server)?;
+            }
+            return Ok(Flow::Continue);
+        }
+
+        let info = CallInfo {
+            protocol: protocol.name(),
+            protocol_hash: protocol.hash(),
+            method: def.name(),
+            kind: Some(def.kind()),
+            request_id: &request_id,
+            server_id: server.server_id(),
+            auth: &self.conn.auth,
+            remote_addr: self.conn.remote_addr.as_deref(),
+            request_schema: Some(req.batch.schema_ref()),
+            request_rows: req.batch.num_rows(),
+        };
+        for hook in server.hooks() {
+            hook.on_start(&info);
+        }
+        let started = server.clock().monotonic();
+        let mut stats = CallStats::default();
+        stats.record_input(&req.batch);
+        let ctx = CallContext::new(
+            Arc::from(request_id.as_str()),
+            server.server_id().clone(),
+            Arc::from(protocol.name()),
+            Arc::from(def.name()),
+            self.conn.auth.clone(),
+            req.metadata.clone(),
+        );
+        let params = Params::new(&req.batch);
+        let outcome = match def.handler() {
+            Handler::Unary(f) => serve_unary(w, &reply, protocol, def, f(&params, &ctx), &ctx, &mut stats),
+            Handler::Stream(f) => {
+                let result = f(&params, &ctx);
+                serve_stream(r, w, server, &reply, protocol, def, result, &ctx, &mut stats)
+            }
+        };
+        let (error, cancelled, io) = match outcome {
+            Ok(done) => (done.error, done.cancelled, Ok(())),
+            Err(e) => (Some(RpcError::new("ConnectionError", e.to_string())), false, Err(e)),
+        };
+        let duration = server.clock().monotonic().saturating_sub(started);
+        let outcome = CallOutcome { error: error.as_ref(), duration, stats, cancelled };
+        for hook in server.hooks() {
+            hook.on_end(&info, &outcome);
+        }
+        io.map(|_| Flow::Continue)
+    }
+}
+
+/// How a served call ended, for hooks.
+struct Done {
+    error: Option<RpcError>,
+    cancelled: bool,
+}
+
+fn write_logs<W: Write + ?Sized>(
+    w: &mut W,
+    out: &mut StreamWriter,
+    empty: &RecordBatch,
+    reply: &Reply<'_>,
+    logs: Vec<vgi_rpc_wire::log::LogMessage>,
+    with_request_id: bool,
+) -> Result<(), WireError> {
+    for msg in logs {
+        out.write(w, empty, &reply.log_metadata(&msg, with_request_id))?;
+    }
+    Ok(())
+}
+
+fn unary_batch(def: &MethodDef, value: Option<arrow_array::ArrayRef>) -> Result<RecordBatch, RpcError> {
+    let schema = def.result_schema().schema().clone();
+    if !def.has_return() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    let field = schema.field(0);
+    let column = match value {
+        Some(col) => col,
+        None if field.is_nullable() => new_null_array(field.data_type(), 1),
+        None => {
+            return Err(RpcError::type_error(format!(
+                "{}() expected a non-None return value but got None",
+                def.name()
+            )))
+        }
+    };
+    if column.len() != 1 {
+        return Err(RpcError::type_error(format!(
+            "{}() result must be exactly one value, got {} rows",
+            def.name(),
+            column.len()
+        )));
+    }
+    let column = if column.data_type() == field.data_type() {
+        column
+    } else {
+        arrow_cast::cast(&column, field.data_type()).map_err(|e| {
+            RpcError::type_error(format!("{}() result does not fit {}: {e}", def.name(), field.data_type()))
+        })?
+    };
+    if !field.is_nullable() && arrow_array::Array::null_count(&column) > 0 {
+        return Err(RpcError::type_error(format!("{}() expected a non-None return value but got None", def.name())));
+    }
+    RecordBatch::try_new(schema, vec![column]).map_err(RpcError::from)
+}
+
+fn serve_unary<W: Write + ?Sized>(
+    w: &mut W,
+    reply: &Reply<'_>,
+    protocol: &Protocol,
+    def: &MethodDef,
+    result: Result<Option<arrow_array::ArrayRef>, RpcError>,
+    ctx: &CallContext,
+    stats: &mut CallStats,
+) -> Result<Done, WireError> {
+    let schema = def.result_schema();
+    let mut out = StreamWriter::begin(w, schema)?;
+    let empty = RecordBatch::new_empty(schema.schema().clone());
+    write_logs(w, &mut out, &empty, reply, ctx.take_logs(), true)?;
+    let error = match result.and_then(|v| unary_batch(def, v)) {
+        Ok(batch) => {
+            stats.record_output(&batch);
+            out.write(w, &batch, &Metadata::new())?;
+            None
+        }
+        Err(err) => {
+            out.write(w, &empty, &reply.error_metadata(&err, protocol.name(), def.name()))?;
+            Some(err)
+        }
+    };
+    out.finish(w)?;
+    w.flush()?;
+    Ok(Done { error, cancelled: false })
+}
+
+/// Read and discard one whole IPC stream (a stream's input after init failed).
+fn drain_input_stream<R: Read + ?Sized>(r: &mut R, server: &Server) -> Result<(), WireError> {
+    match StreamReader::open(r, server.read_limits())? {
+        Opened::Eof => Ok(()),
+        Opened::Stream(mut s) => s.drain(r),
+    }
+}
+
+/// Reconcile an input batch with the declared input schema: reorder and
+/// cast compatible columns; refuse a different field set.
+fn coerce_input(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, RpcError> {
+    if batch.schema_ref().fields() == target.fields() {
+        return Ok(batch);
+    }
+    let mismatch = || {
+        RpcError::type_error(format!(
+            "Input schema mismatch: expected {}, got {}",
+            crate::dispatch::format_schema(target),
+            crate::dispatch::format_schema(batch.schema_ref())
+        ))
+    };
+    let same_names = batch.num_columns() == target.fields().len()
+        && target.fields().iter().all(|f| batch.schema_ref().field_with_name(f.name()).is_ok());
+    if !same_names {
+        return Err(mismatch());
+    }
+    conform(batch.clone(), target).map_err(|_| mismatch())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
+    r: &mut R,
+    w: &mut W,
+    server: &Server,
+    reply: &Reply<'_>,
+    protocol: &Protocol,
+    def: &MethodDef,
+    result: Result<crate::StreamResult, RpcError>,
+    ctx: &CallContext,
+    stats: &mut CallStats,
+) -> Result<Done, WireError> {
+    let init = result.and_then(|stream| check_stream(def, stream));
+    let (output_schema, mut state, header) = match init {
+        Ok(parts) => parts,
+        Err(err) => {
+            reply.error_stream(w, EncodedSchema::empty(), &err, protocol.name(), def.name())?;
+            drain_input_stream(r, server)?;
+            return Ok(Done { error: Some(err), cancelled: false });
+        }
+    };
+    let mut init_logs = ctx.take_logs();
+    if let (Some(header_schema), Some(header)) = (def.header_schema(), header) {
+        let mut hw = StreamWriter::begin(w, header_schema)?;
+        let empty = RecordBatch::new_empty(header_schema.schema().clone());
+        write_logs(w, &mut hw, &empty, reply, std::mem::take(&mut init_logs), true)?;
+        stats.record_output(&header.batch);
+        hw.write(w, &header.batch, &header.metadata)?;
+        hw.finish(w)?;
+        w.flush()?;
+    }
+
+    let mut input = match StreamReader::open(r, server.read_limits())? {
+        Opened::Eof => return Ok(Done { error: None, cancelled: false }),
+        Opened::Stream(s) => s,
+    };
+    let out_schema = output_schema.schema().clone();
+    let empty = RecordBatch::new_empty(out_schema.clone());
+    let mut out = StreamWriter::begin(w, &output_schema)?;
+    write_logs(w, &mut out, &empty, reply, init_logs, true)?;
+    w.flush()?;
+
+    let producer = matches!(state, StreamState::Producer(_));
+    let input_schema: SchemaRef = match &state {
+        StreamState::Producer(_) => Arc::new(Schema::empty()),
+        StreamState::Exchange { input_schema, .. } => input_schema.clone(),
+    };
+    let mut collector = OutputCollector::new(out_schema.clone(), producer);
+    let mut error = None;
+    let mut cancelled = false;
+    loop {
+        let next = match input.next(r) {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
+            Err(e) if e.framing_intact() => {
+                error = Some(RpcError::new("ArrowInvalid", e.to_string()));
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        let turn_ctx = ctx.for_turn(next.metadata.clone());
+        if next.metadata.contains(keys::CANCEL) {
+            cancelled = true;
+            match &mut state {
+                StreamState::Producer(s) => s.on_cancel(&turn_ctx),
+                StreamState::Exchange { state, .. } => state.on_cancel(&turn_ctx),
+            }
+            break;
+        }
+        if !producer {
+            stats.record_input(&next.batch);
+        }
+        let turn = coerce_input(next.batch, &input_schema).and_then(|batch| {
+            collector.reset();
+            match &mut state {
+                StreamState::Producer(s) => s.produce(&mut collector, &turn_ctx)?,
+                StreamState::Exchange { state, .. } => {
+                    let input = InputBatch { batch, metadata: next.metadata };
+                    state.exchange(&input, &mut collector, &turn_ctx)?
+                }
+            }
+            if !collector.is_finished() {
+                collector.validate()?;
+            }
+            Ok(())
+        });
+        if let Err(err) = turn {
+            error = Some(err);
+            break;
+        }
+        write_logs(w, &mut out, &empty, reply, turn_ctx.take_logs(), false)?;
+        for item in collector.take_items() {
+            match item {
+                Emitted::Log(msg) => out.write(w, &empty, &reply.log_metadata(&msg, false))?,
+                Emitted::Data(batch, md) => {
+                    stats.record_output(&batch);
+                    out.write(w, &batch, &md)?;
+                }
+            }
+        }
+        if collector.is_finished() {
+            break;
+        }
+        w.flush()?;
+    }
+    if let Some(err) = &error {
+        out.write(w, &empty, &reply.error_metadata(err, protocol.name(), def.name()))?;
+    }
+    out.finish(w)?;
+    w.flush()?;
+    if !input.is_finished() {
+        input.drain(r)?;
+    }
+    Ok(Done { error, cancelled })
+}
+
+type StreamParts = (Arc<EncodedSchema>, StreamState, Option<crate::stream::HeaderBatch>);
+
+/// Validate what a stream handler returned against the method declaration.
+fn check_stream(def: &MethodDef, stream: crate::StreamResult) -> Result<StreamParts, RpcError> {
+    let (output, state, header) = stream.into_parts();
+    match (&state, def.kind()) {
+        (StreamState::Producer(_), MethodKind::Producer) | (StreamState::Exchange { .. }, MethodKind::Exchange) => {}
+        _ => {
+            return Err(RpcError::type_error(format!(
+                "{}() returned a {} stream but is declared {}",
+                def.name(),
+                if matches!(state, StreamState::Producer(_)) { "producer" } else { "exchange" },
+                def.kind().stream_kind()
+            )))
+        }
+    }
+    let header = match (def.header_schema(), header) {
+        (Some(_), None) => {
+            return Err(RpcError::type_error(format!(
+                "Method '{}' declares header type but returned header=None",
+                def.name()
+            )))
+        }
+        (Some(schema), Some(h)) => {
+            let batch = conform(h.batch, schema.schema())?;
+            Some(crate::stream::HeaderBatch { batch, metadata: h.metadata })
+        }
+        (None, _) => None,
+    };
+    Ok((output, state, header))
+}

@@ -1,0 +1,220 @@
+//! `Server`: the hosted protocol set (sealed at build time), identity,
+//! settings, and the hooks every transport drives.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use vgi_rpc_wire::ReadLimits;
+
+use crate::ids::{new_server_id, RequestIds};
+use crate::protocol::RegistryError;
+use crate::reflection::{reflection_protocol, REFLECTION_PROTOCOL};
+use crate::{Clock, DispatchHook, Protocol, SystemClock};
+
+/// Builds a [`Server`]. Protocols can only be added here, so the hosted set
+/// is sealed by construction before anything is served.
+pub struct ServerBuilder {
+    protocols: Vec<Protocol>,
+    reflection: bool,
+    tracebacks: bool,
+    server_id: Option<String>,
+    server_version: String,
+    clock: Arc<dyn Clock>,
+    hooks: Vec<Arc<dyn DispatchHook>>,
+    limits: ReadLimits,
+    request_ids: Option<RequestIds>,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        Self {
+            protocols: Vec::new(),
+            reflection: true,
+            tracebacks: true,
+            server_id: None,
+            server_version: concat!("vgi-rpc-rust ", env!("CARGO_PKG_VERSION")).to_owned(),
+            clock: Arc::new(SystemClock::new()),
+            hooks: Vec::new(),
+            limits: ReadLimits::default(),
+            request_ids: None,
+        }
+    }
+}
+
+impl ServerBuilder {
+    /// Host an application protocol. The first one added is the primary.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocols.push(protocol);
+        self
+    }
+
+    /// Host `vgi_rpc.Reflection.v1` (on by default).
+    pub fn reflection(mut self, enabled: bool) -> Self {
+        self.reflection = enabled;
+        self
+    }
+
+    /// Send tracebacks on EXCEPTION batches (on by default, every transport).
+    pub fn tracebacks(mut self, enabled: bool) -> Self {
+        self.tracebacks = enabled;
+        self
+    }
+
+    /// Fix the server id instead of generating one.
+    pub fn server_id(mut self, id: impl Into<String>) -> Self {
+        self.server_id = Some(id.into());
+        self
+    }
+
+    /// The build version string reflection reports.
+    pub fn server_version(mut self, version: impl Into<String>) -> Self {
+        self.server_version = version.into();
+        self
+    }
+
+    /// The clock for durations and timestamps.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Observe every call.
+    pub fn hook(mut self, hook: Arc<dyn DispatchHook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Caps for every request read.
+    pub fn read_limits(mut self, limits: ReadLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Deterministic request ids (tests).
+    pub fn request_id_seed(mut self, seed: u64) -> Self {
+        self.request_ids = Some(RequestIds::with_seed(seed));
+        self
+    }
+
+    /// Validate and seal the protocol set.
+    pub fn build(self) -> Result<Server, RegistryError> {
+        let mut protocols = Vec::with_capacity(self.protocols.len() + 1);
+        let mut by_name = HashMap::new();
+        for p in self.protocols {
+            let p = p.seal(false)?;
+            if by_name.insert(p.name().to_owned(), protocols.len()).is_some() {
+                return Err(RegistryError::DuplicateProtocol(p.name().to_owned()));
+            }
+            protocols.push(Arc::new(p));
+        }
+        let server_id: Arc<str> = self.server_id.unwrap_or_else(new_server_id).into();
+        if self.reflection {
+            let reflection = reflection_protocol(&protocols, &server_id, &self.server_version)?;
+            by_name.insert(REFLECTION_PROTOCOL.to_owned(), protocols.len());
+            protocols.push(Arc::new(reflection));
+        }
+        Ok(Server {
+            inner: Arc::new(Inner {
+                protocols,
+                by_name,
+                server_id,
+                server_version: self.server_version,
+                tracebacks: self.tracebacks,
+                clock: self.clock,
+                hooks: self.hooks,
+                limits: self.limits,
+                request_ids: self.request_ids.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+struct Inner {
+    protocols: Vec<Arc<Protocol>>,
+    by_name: HashMap<String, usize>,
+    server_id: Arc<str>,
+    server_version: String,
+    tracebacks: bool,
+    clock: Arc<dyn Clock>,
+    hooks: Vec<Arc<dyn DispatchHook>>,
+    limits: ReadLimits,
+    request_ids: RequestIds,
+}
+
+/// A sealed, shareable server. Cloning is cheap.
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("server_id", &self.inner.server_id)
+            .field("protocols", &self.protocol_names())
+            .finish()
+    }
+}
+
+impl Server {
+    /// Start building a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// Hosted protocols: applications in registration order, then framework ones.
+    pub fn protocols(&self) -> &[Arc<Protocol>] {
+        &self.inner.protocols
+    }
+
+    /// Names of hosted protocols, in listing order.
+    pub fn protocol_names(&self) -> Vec<&str> {
+        self.inner.protocols.iter().map(|p| p.name()).collect()
+    }
+
+    /// The primary (first registered) protocol, if any.
+    pub fn primary(&self) -> Option<&Arc<Protocol>> {
+        self.inner.protocols.first()
+    }
+
+    /// Look up a hosted protocol by wire name.
+    pub fn protocol(&self, name: &str) -> Option<&Arc<Protocol>> {
+        self.inner.by_name.get(name).map(|&i| &self.inner.protocols[i])
+    }
+
+    /// Sorted hosted names (for error messages).
+    pub fn sorted_protocol_names(&self) -> Vec<&str> {
+        let mut names = self.protocol_names();
+        names.sort_unstable();
+        names
+    }
+
+    /// This instance's id (fixed for the process).
+    pub fn server_id(&self) -> &Arc<str> {
+        &self.inner.server_id
+    }
+    /// Build version string.
+    pub fn server_version(&self) -> &str {
+        &self.inner.server_version
+    }
+    /// Whether EXCEPTION batches carry tracebacks.
+    pub fn tracebacks(&self) -> bool {
+        self.inner.tracebacks
+    }
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+    /// Registered hooks.
+    pub fn hooks(&self) -> &[Arc<dyn DispatchHook>] {
+        &self.inner.hooks
+    }
+    /// Read caps.
+    pub fn read_limits(&self) -> ReadLimits {
+        self.inner.limits
+    }
+    /// A fresh request id.
+    pub fn next_request_id(&self) -> String {
+        self.inner.request_ids.next_id()
+    }
+}
