@@ -1,0 +1,88 @@
+//! `vgi-rpc-conformance`: the conformance worker, with the reference
+//! worker's command line. With no transport flag (or `--pipe`) it serves
+//! stdin/stdout and writes nothing else to stdout.
+
+use std::process::ExitCode;
+
+use clap::{ArgGroup, Parser};
+use vgi_rpc_conformance::{build_server, ConformanceOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "vgi-rpc-conformance", about = "vgi-rpc conformance test server (Rust)")]
+#[command(group(ArgGroup::new("transport").args(["pipe", "http", "unix", "tcp"])))]
+struct Args {
+    /// Serve over stdin/stdout pipe (default).
+    #[arg(long)]
+    pipe: bool,
+    /// Serve over HTTP.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0")]
+    http: Option<u16>,
+    /// Serve over a Unix domain socket.
+    #[arg(long, value_name = "PATH")]
+    unix: Option<String>,
+    /// Serve over a TCP socket (host defaults to 127.0.0.1).
+    #[arg(long, value_name = "[HOST:]PORT")]
+    tcp: Option<String>,
+    /// Register the vgi_rpc.Reflection.v1 binding.
+    #[arg(long)]
+    describe: bool,
+    /// Accept connections concurrently (unix/tcp only).
+    #[arg(long)]
+    threaded: bool,
+    /// Append JSONL access-log records to PATH.
+    #[arg(long, value_name = "PATH")]
+    access_log: Option<String>,
+    /// Log the access channel at DEBUG (request payloads are never logged).
+    #[arg(long)]
+    access_log_debug: bool,
+    /// Base URL of a fake-storage backend for externalized batches.
+    #[arg(long, value_name = "URL")]
+    fake_storage: Option<String>,
+    /// Bytes threshold above which server-produced batches are externalized.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    externalize_threshold: i64,
+    /// Max concurrent connections (requires --threaded).
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("vgi-rpc-conformance: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.threaded && args.unix.is_none() && args.tcp.is_none() {
+        return fail("--threaded requires --unix or --tcp");
+    }
+    if args.max_connections.is_some() && !args.threaded {
+        return fail("--max-connections requires --threaded");
+    }
+    if args.externalize_threshold < 0 {
+        return fail("--externalize-threshold must be >= 0");
+    }
+    if args.fake_storage.is_some() {
+        return fail("--fake-storage: external storage is not implemented in this worker yet");
+    }
+    if args.access_log.is_some() || args.access_log_debug {
+        return fail("--access-log: the access log is not implemented in this worker yet");
+    }
+    if args.http.is_some() {
+        return fail("--http: the HTTP transport is not implemented in this worker yet");
+    }
+    if args.unix.is_some() {
+        return fail("--unix: the Unix socket transport is not implemented in this worker yet");
+    }
+    if args.tcp.is_some() {
+        return fail("--tcp: the TCP transport is not implemented in this worker yet");
+    }
+    let server = match build_server(&ConformanceOptions { describe: args.describe }) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    match vgi_rpc::stdio::serve_stdio(&server) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}

@@ -1,0 +1,32 @@
+//! Serving one connection on this process's stdin / stdout.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter};
+use std::os::fd::AsFd;
+
+use vgi_rpc_core::{serve_connection, ConnectionInfo, Server};
+
+use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
+
+/// Errors from stdio serving.
+#[derive(Debug, thiserror::Error)]
+pub enum StdioError {
+    #[error("cannot use stdin/stdout: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Wire(#[from] vgi_rpc_core::wire::WireError),
+}
+
+/// Serve `server` on stdin/stdout until stdin closes.
+///
+/// Stdout is written through its own buffered handle (not Rust's
+/// line-buffered `Stdout`), flushed once per response; nothing else may
+/// write to stdout while this runs.
+pub fn serve_stdio(server: &Server) -> Result<(), StdioError> {
+    let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
+    let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdin));
+    let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdout));
+    serve_connection(server, &mut reader, &mut writer, &ConnectionInfo::default())?;
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! vgi-rpc for Rust: a transport-agnostic RPC framework on Apache Arrow IPC.
+//!
+//! This crate only re-exports; pick parts with cargo features:
+//!
+//! | feature | brings in |
+//! |---|---|
+//! | (always) | [`wire`] (Arrow IPC framing, metadata keys, batch formats) and [`core`] (protocols, dispatch, serve loop, client) |
+//! | `stdio` (default) | [`stdio`]: stdin/stdout serving and the subprocess client |
+
+pub use vgi_rpc_core as core;
+pub use vgi_rpc_wire as wire;
+
+#[cfg(feature = "stdio")]
+pub use vgi_rpc_stdio as stdio;
+
+pub use vgi_rpc_core::{
+    AuthContext, CallContext, Client, ExchangeState, InputBatch, LogLevel, MethodDef, MethodKind, Metadata,
+    OutputCollector, Params, ProducerState, Protocol, RpcError, Server, StreamResult, StreamState,
+};
