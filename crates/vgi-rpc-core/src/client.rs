@@ -19,7 +19,7 @@ use vgi_rpc_wire::{
 pub enum CallError {
     /// The server answered with an error batch.
     #[error("{0}")]
-    Remote(RemoteError),
+    Remote(Box<RemoteError>),
     /// The byte stream failed or carried malformed IPC.
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -35,7 +35,7 @@ impl CallError {
     /// The remote error, when the server sent one.
     pub fn remote(&self) -> Option<&RemoteError> {
         match self {
-            CallError::Remote(e) => Some(e),
+            CallError::Remote(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -99,6 +99,16 @@ impl<R: Read, W: Write> Client<R, W> {
         self.limits = limits;
     }
 
+    /// The request writer (for sending hand-built requests).
+    pub fn writer_mut(&mut self) -> &mut W {
+        &mut self.w
+    }
+
+    /// The response reader.
+    pub fn reader_mut(&mut self) -> &mut R {
+        &mut self.r
+    }
+
     /// The underlying reader and writer.
     pub fn into_parts(self) -> (R, W) {
         (self.r, self.w)
@@ -150,7 +160,7 @@ impl<R: Read, W: Write> Client<R, W> {
             }
         }
         if let Some(e) = error {
-            return Err(CallError::Remote(e));
+            return Err(CallError::Remote(Box::new(e)));
         }
         let (batch, metadata) = result.ok_or_else(|| CallError::Protocol("response stream had no result batch".into()))?;
         Ok(UnaryResponse { batch, metadata, logs })
@@ -206,7 +216,7 @@ impl<R: Read, W: Write> Client<R, W> {
             }
             if let Some(e) = error {
                 core.init_failed = true;
-                return Err(self.abandon(core, CallError::Remote(e)));
+                return Err(self.abandon(core, CallError::Remote(Box::new(e))));
             }
             core.header = header;
         }
@@ -305,7 +315,7 @@ impl StreamCore {
                 BatchClass::Error => {
                     let err = RemoteError::from_metadata(&b.metadata);
                     output.drain(&mut client.r)?;
-                    return Err(CallError::Remote(err));
+                    return Err(CallError::Remote(Box::new(err)));
                 }
                 _ => return Ok(Some((b.batch, b.metadata))),
             }

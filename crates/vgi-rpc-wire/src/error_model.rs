@@ -318,7 +318,7 @@ mod tests {
     fn details_over_the_cap_are_dropped_whole() {
         let small = retry_info(1.0);
         let big = json!({"@type": "vgi_rpc.ErrorInfo", "metadata": {"padding": "x".repeat(5000)}});
-        assert!(encode_details(&[small.clone()]).is_some());
+        assert!(encode_details(std::slice::from_ref(&small)).is_some());
         assert_eq!(encode_details(&[small, big]), None);
     }
 

@@ -204,10 +204,8 @@ fn read_prefix<R: Read + ?Sized>(r: &mut R, eof_ok: bool) -> Result<Option<usize
     if got < 4 {
         return Err(WireError::Truncated("partial message length prefix".into()));
     }
-    if word == [0xFF; 4] {
-        if read_fully(r, &mut word)? < 4 {
-            return Err(WireError::Truncated("partial message length prefix".into()));
-        }
+    if word == [0xFF; 4] && read_fully(r, &mut word)? < 4 {
+        return Err(WireError::Truncated("partial message length prefix".into()));
     }
     let len = i32::from_le_bytes(word);
     if len < 0 {

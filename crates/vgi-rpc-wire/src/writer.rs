@@ -30,8 +30,8 @@ pub(crate) fn write_options() -> &'static IpcWriteOptions {
 
 /// Append a framed message header (continuation, padded length, flatbuffer,
 /// padding to 8 bytes) to `out`. The body, if any, follows separately.
-pub(crate) fn frame_message(out: &mut Vec<u8>, flatbuffer: &[u8], _body_len: usize) {
-    let padded = (flatbuffer.len() + 8 + 7) / 8 * 8 - 8;
+pub(crate) fn frame_message(out: &mut Vec<u8>, flatbuffer: &[u8]) {
+    let padded = (flatbuffer.len() + 8).div_ceil(8) * 8 - 8;
     out.extend_from_slice(&CONTINUATION);
     out.extend_from_slice(&(padded as i32).to_le_bytes());
     out.extend_from_slice(flatbuffer);
@@ -90,7 +90,7 @@ impl StreamWriter {
         )?;
         for dictionary in dictionaries {
             self.header.clear();
-            frame_message(&mut self.header, &dictionary.ipc_message, dictionary.arrow_data.len());
+            frame_message(&mut self.header, &dictionary.ipc_message);
             w.write_all(&self.header)?;
             w.write_all(&dictionary.arrow_data)?;
         }
@@ -105,10 +105,10 @@ impl StreamWriter {
     ) -> Result<(), WireError> {
         self.header.clear();
         if metadata.is_empty() {
-            frame_message(&mut self.header, &encoded.ipc_message, encoded.arrow_data.len());
+            frame_message(&mut self.header, &encoded.ipc_message);
         } else {
             let flatbuffer = with_custom_metadata(&encoded.ipc_message, metadata)?;
-            frame_message(&mut self.header, &flatbuffer, encoded.arrow_data.len());
+            frame_message(&mut self.header, &flatbuffer);
         }
         // Transports buffer their writers, so two writes cost no extra syscall
         // for small bodies, and large bodies bypass the buffer uncopied.
