@@ -2,9 +2,12 @@
 //! worker's command line. With no transport flag (or `--pipe`) it serves
 //! stdin/stdout and writes nothing else to stdout.
 
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
+use vgi_rpc::stdio::{parse_tcp_address, serve_tcp, serve_unix, Shutdown, SocketOptions};
 use vgi_rpc_conformance::{build_server, ConformanceOptions};
 
 #[derive(Debug, Parser)]
@@ -71,18 +74,45 @@ fn main() -> ExitCode {
     if args.http.is_some() {
         return fail("--http: the HTTP transport is not implemented in this worker yet");
     }
-    if args.unix.is_some() {
-        return fail("--unix: the Unix socket transport is not implemented in this worker yet");
-    }
-    if args.tcp.is_some() {
-        return fail("--tcp: the TCP transport is not implemented in this worker yet");
+    if args.max_connections == Some(0) {
+        return fail("--max-connections must be positive");
     }
     let server = match build_server(&ConformanceOptions { describe: args.describe }) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
-    match vgi_rpc::stdio::serve_stdio(&server) {
+    let options = SocketOptions { threaded: args.threaded, max_connections: args.max_connections };
+    let result = if let Some(path) = &args.unix {
+        with_shutdown(|shutdown| {
+            serve_unix(&server, Path::new(path), options, shutdown, |bound| announce(&format!("UNIX:{}", bound.display())))
+        })
+    } else if let Some(spec) = &args.tcp {
+        let (host, port) = match parse_tcp_address(spec) {
+            Ok(hp) => hp,
+            Err(e) => return fail(&e),
+        };
+        with_shutdown(|shutdown| {
+            serve_tcp(&server, &host, port, options, shutdown, |addr| announce(&format!("TCP:{}:{}", addr.ip(), addr.port())))
+        })
+    } else {
+        vgi_rpc::stdio::serve_stdio(&server).map_err(|e| e.to_string())
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string()),
+        Err(e) => fail(&e),
     }
+}
+
+/// Print a discovery line on stdout and flush it.
+fn announce(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Run a socket server that stops cleanly on SIGTERM / SIGINT.
+fn with_shutdown(run: impl FnOnce(&Shutdown) -> std::io::Result<()>) -> Result<(), String> {
+    let shutdown = Shutdown::new().map_err(|e| e.to_string())?;
+    shutdown.on_signals().map_err(|e| e.to_string())?;
+    run(&shutdown).map_err(|e| e.to_string())
 }

@@ -1,16 +1,24 @@
 //! Byte-stream transports for vgi-rpc: the same raw Arrow IPC framing over
-//! stdin/stdout, a child process's pipes, and (later) Unix and TCP sockets.
+//! stdin/stdout, a child process's pipes, and Unix and TCP sockets.
 //!
 //! These are the only places that touch file descriptors; the protocol
 //! itself lives in `vgi-rpc-core`.
 
 pub mod clamped;
+pub mod shutdown;
+mod socket_server;
 pub mod stdio;
 pub mod subprocess;
+pub mod tcp;
+pub mod unix;
 
 pub use clamped::{ClampedReader, ClampedWriter};
 pub use stdio::serve_stdio;
+pub use shutdown::Shutdown;
+pub use socket_server::SocketOptions;
 pub use subprocess::SubprocessClient;
+pub use tcp::{connect_tcp, parse_tcp_address, serve_tcp, TcpClient};
+pub use unix::{connect_unix, serve_unix, UnixClient};
 
 /// Buffer size for reads and writes on byte-stream transports.
 pub const IO_BUFFER_BYTES: usize = 256 * 1024;
