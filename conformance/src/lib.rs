@@ -7,21 +7,53 @@
 
 pub mod service;
 
-use vgi_rpc::core::protocol::RegistryError;
-use vgi_rpc::core::Server;
+use std::fs::OpenOptions;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vgi_rpc::core::{AccessLog, Server};
 
 /// Options of the conformance server (the worker's CLI maps onto these).
 #[derive(Debug, Clone, Default)]
 pub struct ConformanceOptions {
     /// Host `vgi_rpc.Reflection.v1`.
     pub describe: bool,
+    /// Append access-log records (JSON Lines) to this file.
+    pub access_log: Option<PathBuf>,
 }
 
+/// Why the conformance server could not be built.
+#[derive(Debug)]
+pub enum BuildError {
+    Registry(vgi_rpc::core::protocol::RegistryError),
+    AccessLog(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::Registry(e) => write!(f, "{e}"),
+            BuildError::AccessLog(path, e) => write!(f, "cannot open access log {}: {e}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
 /// The conformance server: `ConformanceService`, then `conformance.Secondary.v1`.
-pub fn build_server(options: &ConformanceOptions) -> Result<Server, RegistryError> {
-    Server::builder()
+pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> {
+    let mut builder = Server::builder()
         .protocol(service::conformance_protocol())
         .protocol(service::secondary_protocol())
-        .reflection(options.describe)
-        .build()
+        .reflection(options.describe);
+    if let Some(path) = &options.access_log {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| BuildError::AccessLog(path.clone(), e))?;
+        let version = concat!("vgi-rpc-rust ", env!("CARGO_PKG_VERSION"));
+        builder = builder.hook(Arc::new(AccessLog::new(Box::new(file), version)));
+    }
+    builder.build().map_err(BuildError::Registry)
 }

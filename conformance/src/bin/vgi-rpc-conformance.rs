@@ -68,16 +68,17 @@ fn main() -> ExitCode {
     if args.fake_storage.is_some() {
         return fail("--fake-storage: external storage is not implemented in this worker yet");
     }
-    if args.access_log.is_some() || args.access_log_debug {
-        return fail("--access-log: the access log is not implemented in this worker yet");
-    }
     if args.http.is_some() {
         return fail("--http: the HTTP transport is not implemented in this worker yet");
     }
     if args.max_connections == Some(0) {
         return fail("--max-connections must be positive");
     }
-    let server = match build_server(&ConformanceOptions { describe: args.describe }) {
+    // --access-log-debug is accepted for compatibility: no level ever logs
+    // payload values, so DEBUG records carry the same fields.
+    let _ = args.access_log_debug;
+    let options = ConformanceOptions { describe: args.describe, access_log: args.access_log.clone().map(Into::into) };
+    let server = match build_server(&options) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };

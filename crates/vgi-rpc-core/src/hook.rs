@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
@@ -58,6 +59,11 @@ pub struct CallInfo<'a> {
     pub request_schema: Option<&'a SchemaRef>,
     /// Rows in the request batch.
     pub request_rows: usize,
+    /// For stream methods: 32 lowercase hex, the same for every record of the stream.
+    pub stream_id: Option<&'a str>,
+    /// Whether this record describes a stream's start (or a unary call),
+    /// as opposed to an HTTP stream continuation.
+    pub is_init: bool,
 }
 
 /// How a call ended.
@@ -71,6 +77,8 @@ pub struct CallOutcome<'a> {
     pub stats: CallStats,
     /// Whether the client cancelled the stream.
     pub cancelled: bool,
+    /// Wall-clock time the call finished, from the server's clock.
+    pub finished_at: std::time::SystemTime,
 }
 
 /// Observes every dispatched call. Implementations must be cheap and must

@@ -12,6 +12,7 @@
 //! The core performs no I/O of its own beyond the `Read` / `Write` it is
 //! handed, reads time from an injectable [`Clock`], and spawns no threads.
 
+pub mod access_log;
 pub mod auth;
 pub mod client;
 pub mod clock;
@@ -31,6 +32,7 @@ pub mod server;
 pub mod stream;
 pub mod type_tokens;
 
+pub use access_log::AccessLog;
 pub use auth::AuthContext;
 pub use client::{CallError, Client, ExchangeSession, ProducerSession, StreamOptions, UnaryResponse};
 pub use clock::{Clock, FakeClock, SystemClock};

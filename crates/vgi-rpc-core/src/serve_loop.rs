@@ -145,11 +145,39 @@ impl Session<'_> {
             }
         };
         if method_name == TRANSPORT_OPTIONS_METHOD {
+            let started = server.clock().monotonic();
             let mut out = StreamWriter::begin(w, EncodedSchema::empty())?;
             let empty = RecordBatch::new_empty(EncodedSchema::empty().schema().clone());
             out.write(w, &empty, &transport_options_metadata(server.server_id()))?;
             out.finish(w)?;
             w.flush()?;
+            if let Some(primary) = server.primary() {
+                let info = CallInfo {
+                    protocol: primary.name(),
+                    protocol_hash: primary.hash(),
+                    method: TRANSPORT_OPTIONS_METHOD,
+                    kind: None,
+                    request_id: &request_id,
+                    server_id: server.server_id(),
+                    auth: &self.conn.auth,
+                    remote_addr: self.conn.remote_addr.as_deref(),
+                    request_schema: None,
+                    request_rows: req.batch.num_rows(),
+                    stream_id: None,
+                    is_init: true,
+                };
+                let outcome = CallOutcome {
+                    error: None,
+                    duration: server.clock().monotonic().saturating_sub(started),
+                    stats: CallStats::default(),
+                    cancelled: false,
+                    finished_at: server.clock().now(),
+                };
+                for hook in server.hooks() {
+                    hook.on_start(&info);
+                    hook.on_end(&info, &outcome);
+                }
+            }
             return Ok(Flow::Continue);
         }
         let (protocol, def) = match resolve(server, &req, &method_name) {
@@ -169,6 +197,7 @@ impl Session<'_> {
             return Ok(Flow::Continue);
         }
 
+        let stream_id = (def.kind() != MethodKind::Unary).then(|| server.new_stream_id());
         let info = CallInfo {
             protocol: protocol.name(),
             protocol_hash: protocol.hash(),
@@ -180,6 +209,8 @@ impl Session<'_> {
             remote_addr: self.conn.remote_addr.as_deref(),
             request_schema: Some(req.batch.schema_ref()),
             request_rows: req.batch.num_rows(),
+            stream_id: stream_id.as_deref(),
+            is_init: true,
         };
         for hook in server.hooks() {
             hook.on_start(&info);
@@ -208,7 +239,7 @@ impl Session<'_> {
             Err(e) => (Some(RpcError::new("ConnectionError", e.to_string())), false, Err(e)),
         };
         let duration = server.clock().monotonic().saturating_sub(started);
-        let outcome = CallOutcome { error: error.as_ref(), duration, stats, cancelled };
+        let outcome = CallOutcome { error: error.as_ref(), duration, stats, cancelled, finished_at: server.clock().now() };
         for hook in server.hooks() {
             hook.on_end(&info, &outcome);
         }

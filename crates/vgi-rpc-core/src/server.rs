@@ -217,4 +217,11 @@ impl Server {
     pub fn next_request_id(&self) -> String {
         self.inner.request_ids.next_id()
     }
+
+    /// A fresh stream id: 32 lowercase hex characters.
+    pub fn new_stream_id(&self) -> String {
+        let mut id = self.inner.request_ids.next_id();
+        id.push_str(&self.inner.request_ids.next_id());
+        id
+    }
 }
