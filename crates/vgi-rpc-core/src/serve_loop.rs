@@ -215,6 +215,16 @@ impl Session<'_> {
         for hook in server.hooks() {
             hook.on_start(&info);
         }
+        let span = tracing::info_span!(
+            "vgi_rpc.call",
+            protocol = protocol.name(),
+            method = def.name(),
+            method_type = def.kind().method_type(),
+            request_id = request_id.as_str(),
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let _entered = span.enter();
         let started = server.clock().monotonic();
         let mut stats = CallStats::default();
         stats.record_input(&req.batch);
@@ -239,6 +249,8 @@ impl Session<'_> {
             Err(e) => (Some(RpcError::new("ConnectionError", e.to_string())), false, Err(e)),
         };
         let duration = server.clock().monotonic().saturating_sub(started);
+        span.record("status", if error.is_some() { "error" } else { "ok" });
+        span.record("duration_ms", duration.as_secs_f64() * 1000.0);
         let outcome = CallOutcome { error: error.as_ref(), duration, stats, cancelled, finished_at: server.clock().now() };
         for hook in server.hooks() {
             hook.on_end(&info, &outcome);

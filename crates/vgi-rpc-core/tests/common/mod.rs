@@ -64,6 +64,14 @@ impl ExchangeState for Scale {
 }
 
 pub fn test_server() -> Server {
+    test_server_builder().build().expect("valid test protocol")
+}
+
+pub fn test_server_with_hook(hook: Arc<dyn vgi_rpc_core::DispatchHook>) -> Server {
+    test_server_builder().hook(hook).build().expect("valid test protocol")
+}
+
+fn test_server_builder() -> vgi_rpc_core::ServerBuilder {
     let header_schema = Arc::new(Schema::new(vec![Field::new("total", DataType::Int64, false)]));
     let counter = Arc::new(EncodedSchema::new(counter_schema()));
     let values = Arc::new(EncodedSchema::new(value_schema()));
@@ -110,7 +118,7 @@ pub fn test_server() -> Server {
                     ))
                 }),
         );
-    Server::builder().protocol(protocol).build().expect("valid test protocol")
+    Server::builder().protocol(protocol)
 }
 
 pub type SocketClient = Client<BufReader<UnixStream>, BufWriter<UnixStream>>;
