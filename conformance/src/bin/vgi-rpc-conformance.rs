@@ -2,12 +2,10 @@
 //! worker's command line. With no transport flag (or `--pipe`) it serves
 //! stdin/stdout and writes nothing else to stdout.
 
-use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
-use vgi_rpc::stdio::{parse_tcp_address, serve_tcp, serve_unix, Shutdown, SocketOptions};
+use vgi_rpc::stdio::{serve_worker, Listen, SocketOptions};
 use vgi_rpc_conformance::{build_server, ConformanceOptions};
 
 #[derive(Debug, Parser)]
@@ -82,38 +80,19 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
-    let options = SocketOptions { threaded: args.threaded, max_connections: args.max_connections };
-    let result = if let Some(path) = &args.unix {
-        with_shutdown(|shutdown| {
-            serve_unix(&server, Path::new(path), options, shutdown, |bound| announce(&format!("UNIX:{}", bound.display())))
-        })
+    let listen = if let Some(path) = &args.unix {
+        Listen::Unix(path.into())
     } else if let Some(spec) = &args.tcp {
-        let (host, port) = match parse_tcp_address(spec) {
-            Ok(hp) => hp,
+        match Listen::tcp(spec) {
+            Ok(l) => l,
             Err(e) => return fail(&e),
-        };
-        with_shutdown(|shutdown| {
-            serve_tcp(&server, &host, port, options, shutdown, |addr| announce(&format!("TCP:{}:{}", addr.ip(), addr.port())))
-        })
+        }
     } else {
-        vgi_rpc::stdio::serve_stdio(&server).map_err(|e| e.to_string())
+        Listen::Stdio
     };
-    match result {
+    let options = SocketOptions { threaded: args.threaded, max_connections: args.max_connections };
+    match serve_worker(&server, &listen, options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
-}
-
-/// Print a discovery line on stdout and flush it.
-fn announce(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
-/// Run a socket server that stops cleanly on SIGTERM / SIGINT.
-fn with_shutdown(run: impl FnOnce(&Shutdown) -> std::io::Result<()>) -> Result<(), String> {
-    let shutdown = Shutdown::new().map_err(|e| e.to_string())?;
-    shutdown.on_signals().map_err(|e| e.to_string())?;
-    run(&shutdown).map_err(|e| e.to_string())
 }

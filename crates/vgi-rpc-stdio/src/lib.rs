@@ -11,6 +11,7 @@ pub mod stdio;
 pub mod subprocess;
 pub mod tcp;
 pub mod unix;
+pub mod worker;
 
 pub use clamped::{ClampedReader, ClampedWriter};
 pub use stdio::serve_stdio;
@@ -19,6 +20,7 @@ pub use socket_server::SocketOptions;
 pub use subprocess::SubprocessClient;
 pub use tcp::{connect_tcp, parse_tcp_address, serve_tcp, TcpClient};
 pub use unix::{connect_unix, serve_unix, UnixClient};
+pub use worker::{serve_worker, Listen};
 
 /// Buffer size for reads and writes on byte-stream transports.
 pub const IO_BUFFER_BYTES: usize = 256 * 1024;
