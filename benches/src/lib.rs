@@ -1,4 +1,6 @@
-//! Shared fixtures for the vgi-rpc criterion benches.
+//! The benchmark worker's service and shared fixtures for the criterion benches.
+
+pub mod service;
 
 use std::sync::Arc;
 

@@ -5,6 +5,7 @@
 //! itself lives in `vgi-rpc-core`.
 
 pub mod clamped;
+pub mod pipe_size;
 pub mod shutdown;
 mod socket_server;
 pub mod stdio;

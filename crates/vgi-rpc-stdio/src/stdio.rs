@@ -6,6 +6,7 @@ use std::os::fd::AsFd;
 
 use vgi_rpc_core::{serve_connection, ConnectionInfo, Server};
 
+use crate::pipe_size::enlarge_pipe;
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 /// Errors from stdio serving.
@@ -25,6 +26,8 @@ pub enum StdioError {
 pub fn serve_stdio(server: &Server) -> Result<(), StdioError> {
     let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    enlarge_pipe(&stdin);
+    enlarge_pipe(&stdout);
     let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdin));
     let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdout));
     serve_connection(server, &mut reader, &mut writer, &ConnectionInfo::default())?;

@@ -7,6 +7,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use vgi_rpc_core::Client;
 
+use crate::pipe_size::enlarge_pipe;
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 type PipeClient = Client<BufReader<ClampedReader<ChildStdout>>, BufWriter<ClampedWriter<ChildStdin>>>;
@@ -37,6 +38,8 @@ impl SubprocessClient {
         let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
         let stdin = child.stdin.take().ok_or_else(|| io::Error::other("child has no stdin pipe"))?;
         let stdout = child.stdout.take().ok_or_else(|| io::Error::other("child has no stdout pipe"))?;
+        enlarge_pipe(&stdin);
+        enlarge_pipe(&stdout);
         let client = Client::new(
             BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdout)),
             BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdin)),

@@ -1,0 +1,109 @@
+//! Round trips through the benchmark worker with the project's own client,
+//! per transport: unary noop and add latency, per-batch producer cost,
+//! exchange round trip, and bulk producer throughput (1 MiB and 8 MiB batches).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use vgi_rpc::core::client::no_params;
+use vgi_rpc::core::{Client, StreamOptions};
+use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient};
+use vgi_rpc_benches::add_params;
+use vgi_rpc_benches::service::BENCHMARK_PROTOCOL as P;
+
+const WORKER: &str = env!("CARGO_BIN_EXE_vgi-rpc-bench-worker");
+
+fn int_params(cols: &[(&str, i64)]) -> RecordBatch {
+    RecordBatch::try_from_iter(cols.iter().map(|(n, v)| (*n, Arc::new(Int64Array::from(vec![*v])) as ArrayRef)))
+        .expect("params")
+}
+
+fn bench_client<R: Read, W: Write>(c: &mut Criterion, transport: &str, client: &mut Client<R, W>) {
+    let mut g = c.benchmark_group(format!("{transport}/unary"));
+    g.bench_function("noop", |b| b.iter(|| client.call(P, "noop", &no_params()).expect("noop")));
+    let add = add_params();
+    g.bench_function("add", |b| b.iter(|| client.call(P, "add", &add).expect("add")));
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("{transport}/stream"));
+    const N: i64 = 100;
+    g.throughput(Throughput::Elements(N as u64));
+    let gen = int_params(&[("count", N)]);
+    g.bench_function("generate_per_batch", |b| {
+        b.iter(|| {
+            let mut s = client.producer(P, "generate", &gen, &StreamOptions::default()).expect("generate");
+            assert_eq!(s.collect_all().expect("batches").len(), N as usize);
+        })
+    });
+    g.throughput(Throughput::Elements(1));
+    let factor = RecordBatch::try_from_iter([("factor", Arc::new(Float64Array::from(vec![2.0])) as ArrayRef)]).expect("p");
+    let schema = Arc::new(Schema::new(vec![Field::new("value", DataType::Float64, false)]));
+    let input = RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(vec![1.0, 2.0]))]).expect("in");
+    let mut session = client.exchange(P, "transform", &factor, &StreamOptions::default()).expect("transform");
+    g.bench_function("transform_round_trip", |b| b.iter(|| session.exchange(&input).expect("exchange")));
+    session.close(&schema).expect("close");
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("{transport}/generate_bulk"));
+    g.sample_size(10);
+    for (label, rows) in [("1MiB", 131_072i64), ("8MiB", 1_048_576i64)] {
+        const BATCHES: i64 = 16;
+        g.throughput(Throughput::Bytes((rows * 8 * BATCHES) as u64));
+        let params = int_params(&[("rows_per_batch", rows), ("batch_count", BATCHES)]);
+        g.bench_with_input(BenchmarkId::from_parameter(label), &params, |b, params| {
+            b.iter(|| {
+                let mut s = client.producer(P, "generate_bulk", params, &StreamOptions::default()).expect("bulk");
+                let mut n = 0;
+                while let Some((batch, _)) = s.next_batch().expect("batch") {
+                    n += batch.num_rows();
+                }
+                assert_eq!(n as i64, rows * BATCHES);
+            })
+        });
+    }
+    g.finish();
+}
+
+struct SocketWorker(Child, String);
+
+impl SocketWorker {
+    fn start(args: &[&str], prefix: &str) -> Self {
+        let mut child = Command::new(WORKER).args(args).stdout(Stdio::piped()).spawn().expect("spawn worker");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("discovery line");
+        let addr = line.trim().strip_prefix(prefix).expect("discovery prefix").to_owned();
+        Self(child, addr)
+    }
+}
+
+impl Drop for SocketWorker {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn pipe(c: &mut Criterion) {
+    let mut client = SubprocessClient::spawn(WORKER, ["--pipe"]).expect("spawn");
+    bench_client(c, "pipe", &mut client);
+}
+
+fn unix(c: &mut Criterion) {
+    let path = std::env::temp_dir().join(format!("vgi-bench-{}.sock", std::process::id()));
+    let worker = SocketWorker::start(&["--unix", &path.to_string_lossy()], "UNIX:");
+    let mut client = connect_unix(worker.1.as_ref()).expect("connect");
+    bench_client(c, "unix", &mut client);
+}
+
+fn tcp(c: &mut Criterion) {
+    let worker = SocketWorker::start(&["--tcp", "127.0.0.1:0"], "TCP:");
+    let mut client = connect_tcp(worker.1.as_str()).expect("connect");
+    bench_client(c, "tcp", &mut client);
+}
+
+criterion_group!(benches, pipe, unix, tcp);
+criterion_main!(benches);
