@@ -1,9 +1,42 @@
 //! Compression inside the seal: a one-byte codec tag, then the payload.
 //! zstd when it shrinks the payload, raw otherwise; decompression bounded.
 
-use std::io::Read;
+use std::cell::RefCell;
 
 use crate::TokenError;
+
+thread_local! {
+    // Creating a zstd context costs more than compressing a small token;
+    // keep one of each per thread.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+fn compress(plain: &[u8]) -> Option<Vec<u8>> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = zstd::bulk::Compressor::new(LEVEL).ok();
+        }
+        slot.as_mut()?.compress(plain).ok()
+    })
+}
+
+fn decompress(body: &[u8]) -> Result<Vec<u8>, TokenError> {
+    // The frame header states the content size; refuse oversize frames before allocating.
+    match zstd::zstd_safe::get_frame_content_size(body) {
+        Ok(Some(n)) if n as usize <= MAX_DECOMPRESSED => {}
+        _ => return Err(TokenError::Invalid),
+    }
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = zstd::bulk::Decompressor::new().ok();
+        }
+        let d = slot.as_mut().ok_or(TokenError::Invalid)?;
+        d.decompress(body, MAX_DECOMPRESSED).map_err(|_| TokenError::Invalid)
+    })
+}
 
 /// Payload stored as is.
 pub const RAW: u8 = 0x00;
@@ -18,7 +51,7 @@ const MIN_COMPRESS: usize = 64;
 /// Tag and (maybe) compress `plain`. Never larger than `plain.len() + 1`.
 pub fn pack(plain: &[u8]) -> Vec<u8> {
     if plain.len() >= MIN_COMPRESS {
-        if let Ok(compressed) = zstd::bulk::compress(plain, LEVEL) {
+        if let Some(compressed) = compress(plain) {
             if compressed.len() < plain.len() {
                 let mut out = Vec::with_capacity(compressed.len() + 1);
                 out.push(ZSTD);
@@ -38,15 +71,7 @@ pub fn unpack(packed: &[u8]) -> Result<Vec<u8>, TokenError> {
     let (&tag, body) = packed.split_first().ok_or(TokenError::Invalid)?;
     match tag {
         RAW => Ok(body.to_vec()),
-        ZSTD => {
-            let decoder = zstd::stream::read::Decoder::new(body).map_err(|_| TokenError::Invalid)?;
-            let mut out = Vec::new();
-            decoder.take(MAX_DECOMPRESSED as u64 + 1).read_to_end(&mut out).map_err(|_| TokenError::Invalid)?;
-            if out.len() > MAX_DECOMPRESSED {
-                return Err(TokenError::Invalid);
-            }
-            Ok(out)
-        }
+        ZSTD => decompress(body),
         _ => Err(TokenError::Invalid),
     }
 }
