@@ -1,11 +1,11 @@
 //! The vgi-rpc conformance service in Rust.
 //!
-//! [`service::conformance_protocol`] is `ConformanceService` 2.0.0 with the
+//! [`methods::conformance_protocol`] is `ConformanceService` 2.0.0 with the
 //! reference's method names, parameter names, Arrow schemas and stream
-//! semantics; [`service::secondary_protocol`] is `conformance.Secondary.v1`.
+//! semantics; [`methods::secondary_protocol`] is `conformance.Secondary.v1`.
 //! [`build_server`] hosts both (primary first), as every conformance worker does.
 
-pub mod service;
+pub mod methods;
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
@@ -43,8 +43,8 @@ impl std::error::Error for BuildError {}
 /// The conformance server: `ConformanceService`, then `conformance.Secondary.v1`.
 pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> {
     let mut builder = Server::builder()
-        .protocol(service::conformance_protocol())
-        .protocol(service::secondary_protocol())
+        .protocol(methods::conformance_protocol())
+        .protocol(methods::secondary_protocol())
         .reflection(options.describe);
     if let Some(path) = &options.access_log {
         let file = OpenOptions::new()

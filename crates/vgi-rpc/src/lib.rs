@@ -14,6 +14,6 @@ pub use vgi_rpc_wire as wire;
 pub use vgi_rpc_stdio as stdio;
 
 pub use vgi_rpc_core::{
-    AuthContext, CallContext, Client, ExchangeState, InputBatch, LogLevel, MethodDef, MethodKind, Metadata,
+    AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, MethodDef, MethodKind, Metadata,
     OutputCollector, Params, ProducerState, Protocol, RpcError, Server, StreamResult, StreamState,
 };
