@@ -49,6 +49,11 @@ pub fn py_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 
 /// Framing checks on the request metadata: method present, request version right.
 pub(crate) fn check_request_header(req: &Request) -> Result<String, RpcError> {
+    if req.metadata.had_invalid_utf8() {
+        return Err(RpcError::protocol_error(
+            "Invalid request batch custom_metadata: keys and values such as 'vgi_rpc.method' must be valid UTF-8.",
+        ));
+    }
     let Some(method) = req.method() else {
         return Err(RpcError::protocol_error(
             "Missing 'vgi_rpc.method' in request batch custom_metadata. Each request batch must carry a \

@@ -7,6 +7,7 @@
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Metadata {
     entries: Vec<(String, String)>,
+    lossy: bool,
 }
 
 impl Metadata {
@@ -17,7 +18,7 @@ impl Metadata {
 
     /// A set with room for `n` entries.
     pub fn with_capacity(n: usize) -> Self {
-        Self { entries: Vec::with_capacity(n) }
+        Self { entries: Vec::with_capacity(n), lossy: false }
     }
 
     /// The value stored under `key`, if any.
@@ -50,6 +51,15 @@ impl Metadata {
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let pos = self.entries.iter().position(|(k, _)| k == key)?;
         Some(self.entries.remove(pos).1)
+    }
+
+    /// Whether the peer sent bytes that were not UTF-8 (replaced by `?` when read).
+    pub fn had_invalid_utf8(&self) -> bool {
+        self.lossy
+    }
+
+    pub(crate) fn set_lossy(&mut self, lossy: bool) {
+        self.lossy = lossy;
     }
 
     /// Append without checking for an existing key (used by the reader).

@@ -59,7 +59,7 @@ impl StreamReader {
             return Err(WireError::Malformed("stream ended before its schema message".into()));
         }
         read_metadata(r, len, &limits, &mut meta_buf)?;
-        let message = parse_message(&meta_buf)?;
+        let (message, _) = verified_message(&mut meta_buf)?;
         let schema = match message.header_type() {
             MessageHeader::Schema => {
                 let fb = message
@@ -122,7 +122,7 @@ impl StreamReader {
                 return Ok(None);
             }
             read_metadata(r, len, &self.limits, &mut self.meta_buf)?;
-            let message = parse_message(&self.meta_buf)?;
+            let (message, lossy) = verified_message(&mut self.meta_buf)?;
             let body = read_body(r, message.bodyLength(), &self.limits)?;
             let version = message.version();
             match message.header_type() {
@@ -130,7 +130,8 @@ impl StreamReader {
                     let fb = message
                         .header_as_record_batch()
                         .ok_or_else(|| WireError::Malformed("record batch message without a header".into()))?;
-                    let metadata = custom_metadata(&message);
+                    let mut metadata = custom_metadata(&message);
+                    metadata.set_lossy(lossy);
                     let schema = self.schema.clone();
                     let dictionaries = &self.dictionaries;
                     let batch = guard(|| {
@@ -249,8 +250,52 @@ fn read_metadata<R: Read + ?Sized>(
     Ok(())
 }
 
-fn parse_message(buf: &[u8]) -> Result<Message<'_>, WireError> {
-    arrow_ipc::root_as_message(buf).map_err(|e| WireError::Malformed(format!("invalid message flatbuffer: {e}")))
+/// Verify `buf` as a `Message` (repairing non-UTF-8 strings, see
+/// [`sanitize_strings`]) and return it with whether a repair happened.
+fn verified_message(buf: &mut [u8]) -> Result<(Message<'_>, bool), WireError> {
+    let lossy = sanitize_strings(buf)?;
+    // SAFETY: `sanitize_strings` returned Ok only after `root_as_message`
+    // verified exactly these bytes, and nothing has modified them since.
+    let message = unsafe { arrow_ipc::root_as_message_unchecked(buf) };
+    Ok((message, lossy))
+}
+
+/// Make every flatbuffer string in `buf` valid UTF-8 so the message verifies.
+///
+/// Arrow custom metadata values are bytes to some peers (pyarrow accepts any),
+/// while the flatbuffer verifier requires UTF-8 strings. Each invalid byte of
+/// a string the verifier names is replaced by `?` in place (lengths and
+/// offsets unchanged). Returns whether anything was replaced.
+fn sanitize_strings(buf: &mut [u8]) -> Result<bool, WireError> {
+    let mut replaced = false;
+    for _ in 0..4096 {
+        match arrow_ipc::root_as_message(buf) {
+            Ok(_) => return Ok(replaced),
+            Err(flatbuffers::InvalidFlatbuffer::Utf8Error { range, .. }) if range.end <= buf.len() => {
+                replace_invalid_utf8(&mut buf[range]);
+                replaced = true;
+            }
+            Err(e) => return Err(WireError::Malformed(format!("invalid message flatbuffer: {e}"))),
+        }
+    }
+    Err(WireError::Malformed("too many invalid strings in message metadata".into()))
+}
+
+fn replace_invalid_utf8(bytes: &mut [u8]) {
+    let mut start = 0;
+    while start < bytes.len() {
+        match std::str::from_utf8(&bytes[start..]) {
+            Ok(_) => return,
+            Err(e) => {
+                let bad_at = start + e.valid_up_to();
+                let bad_len = e.error_len().unwrap_or(bytes.len() - bad_at);
+                for b in &mut bytes[bad_at..bad_at + bad_len] {
+                    *b = b'?';
+                }
+                start = bad_at + bad_len;
+            }
+        }
+    }
 }
 
 fn check_body_len(len: i64, limits: &ReadLimits) -> Result<usize, WireError> {

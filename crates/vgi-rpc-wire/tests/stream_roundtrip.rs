@@ -112,3 +112,20 @@ fn garbage_is_malformed() {
     bytes.extend_from_slice(&[0xAB; 16]);
     assert!(StreamReader::open(&mut bytes.as_slice(), ReadLimits::default()).is_err());
 }
+
+#[test]
+fn non_utf8_metadata_is_repaired_and_flagged_not_fatal() {
+    let b = int_batch(&[1]);
+    let schema = EncodedSchema::new(b.schema());
+    let mut bytes = Vec::new();
+    let mut w = StreamWriter::begin(&mut bytes, &schema).unwrap();
+    w.write(&mut bytes, &b, &Metadata::new().with("vgi_rpc.method", "x\u{e9}y")).unwrap();
+    w.finish(&mut bytes).unwrap();
+    // Turn the UTF-8 lead byte of 'é' into a byte no UTF-8 string may hold.
+    let at = bytes.windows(4).position(|w| w == [b'x', 0xC3, 0xA9, b'y']).expect("value present");
+    bytes[at + 1] = 0xFF;
+    let (_, batches) = vgi_rpc_wire::reader::read_stream_bytes(&bytes).expect("still readable");
+    assert_eq!(batches[0].metadata.get("vgi_rpc.method"), Some("x??y"));
+    assert!(batches[0].metadata.had_invalid_utf8());
+    assert_eq!(batches[0].batch, b);
+}
