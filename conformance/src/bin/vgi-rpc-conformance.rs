@@ -4,32 +4,22 @@
 
 use std::process::ExitCode;
 
-use clap::{ArgGroup, Parser};
-use vgi_rpc::stdio::{serve_worker, Listen, SocketOptions};
+use clap::Parser;
+use vgi_rpc::stdio::cli::TransportArgs;
+use vgi_rpc::stdio::serve_worker;
 use vgi_rpc_conformance::{build_server, ConformanceOptions};
 
 #[derive(Debug, Parser)]
 #[command(name = "vgi-rpc-conformance", about = "vgi-rpc conformance test server (Rust)")]
-#[command(group(ArgGroup::new("transport").args(["pipe", "http", "unix", "tcp"])))]
 struct Args {
-    /// Serve over stdin/stdout pipe (default).
-    #[arg(long)]
-    pipe: bool,
+    #[command(flatten)]
+    transport: TransportArgs,
     /// Serve over HTTP.
-    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0")]
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0", group = "transport")]
     http: Option<u16>,
-    /// Serve over a Unix domain socket.
-    #[arg(long, value_name = "PATH")]
-    unix: Option<String>,
-    /// Serve over a TCP socket (host defaults to 127.0.0.1).
-    #[arg(long, value_name = "[HOST:]PORT")]
-    tcp: Option<String>,
     /// Register the vgi_rpc.Reflection.v1 binding.
     #[arg(long)]
     describe: bool,
-    /// Accept connections concurrently (unix/tcp only).
-    #[arg(long)]
-    threaded: bool,
     /// Append JSONL access-log records to PATH.
     #[arg(long, value_name = "PATH")]
     access_log: Option<String>,
@@ -42,9 +32,6 @@ struct Args {
     /// Bytes threshold above which server-produced batches are externalized.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     externalize_threshold: i64,
-    /// Max concurrent connections (requires --threaded).
-    #[arg(long, value_name = "N")]
-    max_connections: Option<usize>,
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -54,12 +41,6 @@ fn fail(message: &str) -> ExitCode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.threaded && args.unix.is_none() && args.tcp.is_none() {
-        return fail("--threaded requires --unix or --tcp");
-    }
-    if args.max_connections.is_some() && !args.threaded {
-        return fail("--max-connections requires --threaded");
-    }
     if args.externalize_threshold < 0 {
         return fail("--externalize-threshold must be >= 0");
     }
@@ -69,9 +50,10 @@ fn main() -> ExitCode {
     if args.http.is_some() {
         return fail("--http: the HTTP transport is not implemented in this worker yet");
     }
-    if args.max_connections == Some(0) {
-        return fail("--max-connections must be positive");
-    }
+    let listen = match args.transport.listen() {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
     // --access-log-debug is accepted for compatibility: no level ever logs
     // payload values, so DEBUG records carry the same fields.
     let _ = args.access_log_debug;
@@ -80,18 +62,7 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
-    let listen = if let Some(path) = &args.unix {
-        Listen::Unix(path.into())
-    } else if let Some(spec) = &args.tcp {
-        match Listen::tcp(spec) {
-            Ok(l) => l,
-            Err(e) => return fail(&e),
-        }
-    } else {
-        Listen::Stdio
-    };
-    let options = SocketOptions { threaded: args.threaded, max_connections: args.max_connections };
-    match serve_worker(&server, &listen, options) {
+    match serve_worker(&server, &listen, args.transport.socket_options()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

@@ -5,6 +5,8 @@
 //! itself lives in `vgi-rpc-core`.
 
 pub mod clamped;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod pipe_size;
 pub mod shutdown;
 mod socket_server;

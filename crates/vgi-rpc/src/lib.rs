@@ -5,7 +5,8 @@
 //! | feature | brings in |
 //! |---|---|
 //! | (always) | [`wire`] (Arrow IPC framing, metadata keys, batch formats) and [`core`] (protocols, dispatch, serve loop, client) |
-//! | `stdio` (default) | [`stdio`]: stdin/stdout serving and the subprocess client |
+//! | `stdio` (default) | [`stdio`]: stdin/stdout serving, subprocess client, Unix and TCP sockets |
+//! | `cli` | `stdio::cli`: the transport flags worker binaries share (clap) |
 
 pub use vgi_rpc_core as core;
 pub use vgi_rpc_wire as wire;

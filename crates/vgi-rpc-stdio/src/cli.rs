@@ -1,0 +1,70 @@
+//! Command-line flags every worker binary shares for choosing its
+//! byte-stream transport (the reference workers' `--pipe`, `--unix`,
+//! `--tcp`, `--threaded`, `--max-connections`), with their rules checked
+//! in one place.
+
+use crate::{Listen, SocketOptions};
+
+/// Transport flags, flattened into a worker's own `clap` parser.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TransportArgs {
+    /// Serve over stdin/stdout pipe (default).
+    #[arg(long, group = "transport")]
+    pub pipe: bool,
+    /// Serve over a Unix domain socket.
+    #[arg(long, value_name = "PATH", group = "transport")]
+    pub unix: Option<String>,
+    /// Serve over a TCP socket (host defaults to 127.0.0.1).
+    #[arg(long, value_name = "[HOST:]PORT", group = "transport")]
+    pub tcp: Option<String>,
+    /// Accept connections concurrently (unix/tcp only).
+    #[arg(long)]
+    pub threaded: bool,
+    /// Max concurrent connections (requires --threaded).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+}
+
+impl TransportArgs {
+    /// Where to listen, after checking the flags fit together.
+    pub fn listen(&self) -> Result<Listen, String> {
+        if self.threaded && self.unix.is_none() && self.tcp.is_none() {
+            return Err("--threaded requires --unix or --tcp".into());
+        }
+        match self.max_connections {
+            Some(_) if !self.threaded => return Err("--max-connections requires --threaded".into()),
+            Some(0) => return Err("--max-connections must be positive".into()),
+            _ => {}
+        }
+        match (&self.unix, &self.tcp) {
+            (Some(path), _) => Ok(Listen::Unix(path.into())),
+            (_, Some(spec)) => Listen::tcp(spec),
+            _ => Ok(Listen::Stdio),
+        }
+    }
+
+    /// How socket connections are served.
+    pub fn socket_options(&self) -> SocketOptions {
+        SocketOptions { threaded: self.threaded, max_connections: self.max_connections }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_rules_are_enforced() {
+        let args = |unix: Option<&str>, threaded: bool, max: Option<usize>| TransportArgs {
+            unix: unix.map(str::to_owned),
+            threaded,
+            max_connections: max,
+            ..Default::default()
+        };
+        assert_eq!(args(None, false, None).listen(), Ok(Listen::Stdio));
+        assert!(args(None, true, None).listen().is_err());
+        assert!(args(Some("/s"), false, Some(2)).listen().is_err());
+        assert!(args(Some("/s"), true, Some(0)).listen().is_err());
+        assert_eq!(args(Some("/s"), true, Some(2)).listen(), Ok(Listen::Unix("/s".into())));
+    }
+}
