@@ -24,7 +24,7 @@ interop: worker
 
 # Criterion benches.
 bench:
-    cargo bench -p vgi-rpc-benches
+    cargo bench -p vgi-rpc-benches --benches
 
 # Serve the hello example on stdin/stdout.
 hello:
