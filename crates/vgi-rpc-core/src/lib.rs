@@ -29,6 +29,7 @@ pub mod protocol_hash;
 pub mod reflection;
 pub mod serve_loop;
 pub mod server;
+pub mod state_codec;
 pub mod stream;
 pub mod type_tokens;
 
