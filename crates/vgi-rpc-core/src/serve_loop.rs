@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow_array::{new_null_array, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use vgi_rpc_wire::reader::Opened;
-use vgi_rpc_wire::{keys, EncodedSchema, Metadata, Request, StreamReader, StreamWriter, WireError};
+use vgi_rpc_wire::{keys, EncodedSchema, Metadata, Request, SchemaCache, StreamReader, StreamWriter, WireError};
 
 use crate::dispatch::{
     check_request_header, gate_version, resolve, transport_options_metadata, validate_params,
@@ -43,7 +43,7 @@ pub fn serve_connection<R: Read + ?Sized, W: Write + ?Sized>(
     w: &mut W,
     conn: &ConnectionInfo,
 ) -> Result<(), WireError> {
-    let mut session = Session { server, conn };
+    let mut session = Session { server, conn, schemas: SchemaCache::default() };
     loop {
         match session.serve_one(r, w) {
             Ok(Flow::Continue) => {}
@@ -62,6 +62,8 @@ enum Flow {
 struct Session<'a> {
     server: &'a Server,
     conn: &'a ConnectionInfo,
+    /// Request schemas repeat call after call; decode each once.
+    schemas: SchemaCache,
 }
 
 /// Where a response goes and who it is for.
@@ -104,7 +106,7 @@ impl Session<'_> {
         let reply = Reply { server_id: server.server_id(), request_id: &request_id, tracebacks: server.tracebacks() };
         let primary = server.primary().map(|p| p.name().to_owned()).unwrap_or_default();
 
-        let mut reader = match StreamReader::open(r, server.read_limits()) {
+        let mut reader = match StreamReader::open_cached(r, server.read_limits(), &mut self.schemas) {
             Ok(Opened::Eof) => return Ok(Flow::Closed),
             Ok(Opened::Stream(s)) => s,
             Err(e) if e.is_disconnect() => return Ok(Flow::Closed),

@@ -51,6 +51,17 @@ impl StreamReader {
     /// Read a stream's schema message. Returns [`Opened::Eof`] when the
     /// source is at a clean end (no bytes at all).
     pub fn open<R: Read + ?Sized>(r: &mut R, limits: ReadLimits) -> Result<Opened, WireError> {
+        Self::open_cached(r, limits, &mut SchemaCache::default())
+    }
+
+    /// Like [`StreamReader::open`], reusing the decoded schema when the
+    /// schema message is byte-for-byte the one `cache` saw last (a
+    /// connection repeating the same call skips schema decoding).
+    pub fn open_cached<R: Read + ?Sized>(
+        r: &mut R,
+        limits: ReadLimits,
+        cache: &mut SchemaCache,
+    ) -> Result<Opened, WireError> {
         let mut meta_buf = Vec::new();
         let Some(len) = read_prefix(r, true)? else {
             return Ok(Opened::Eof);
@@ -59,31 +70,15 @@ impl StreamReader {
             return Err(WireError::Malformed("stream ended before its schema message".into()));
         }
         read_metadata(r, len, &limits, &mut meta_buf)?;
-        let (message, _) = verified_message(&mut meta_buf)?;
-        let schema = match message.header_type() {
-            MessageHeader::Schema => {
-                let fb = message
-                    .header_as_schema()
-                    .ok_or_else(|| WireError::Malformed("schema message without a schema".into()))?;
-                let schema = guard(|| arrow_ipc::convert::try_fb_to_schema(fb).map_err(WireError::from))?;
-                if message.bodyLength() != 0 {
-                    skip_body(r, message.bodyLength(), &limits)?;
-                }
+        let schema = match &cache.last {
+            Some((bytes, schema)) if *bytes == meta_buf => schema.clone(),
+            _ => {
+                let schema = Arc::new(decode_schema_message(r, &mut meta_buf, &limits)?);
+                cache.last = Some((meta_buf.clone(), schema.clone()));
                 schema
             }
-            other => {
-                return Err(WireError::Malformed(format!(
-                    "expected a schema message to start the stream, got {other:?}"
-                )))
-            }
         };
-        Ok(Opened::Stream(StreamReader {
-            schema: Arc::new(schema),
-            dictionaries: HashMap::new(),
-            limits,
-            finished: false,
-            meta_buf,
-        }))
+        Ok(Opened::Stream(StreamReader { schema, dictionaries: HashMap::new(), limits, finished: false, meta_buf }))
     }
 
     /// Like [`StreamReader::open`] but treats a clean end of input as an error.
@@ -163,6 +158,34 @@ impl StreamReader {
     pub fn drain<R: Read + ?Sized>(&mut self, r: &mut R) -> Result<(), WireError> {
         while self.next(r)?.is_some() {}
         Ok(())
+    }
+}
+
+/// The last schema message a connection read, with its decoded schema.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    last: Option<(Vec<u8>, SchemaRef)>,
+}
+
+/// Verify and decode a schema message held in `meta_buf`.
+fn decode_schema_message<R: Read + ?Sized>(
+    r: &mut R,
+    meta_buf: &mut [u8],
+    limits: &ReadLimits,
+) -> Result<Schema, WireError> {
+    let (message, _) = verified_message(meta_buf)?;
+    match message.header_type() {
+        MessageHeader::Schema => {
+            let fb = message
+                .header_as_schema()
+                .ok_or_else(|| WireError::Malformed("schema message without a schema".into()))?;
+            let schema = guard(|| arrow_ipc::convert::try_fb_to_schema(fb).map_err(WireError::from))?;
+            if message.bodyLength() != 0 {
+                skip_body(r, message.bodyLength(), limits)?;
+            }
+            Ok(schema)
+        }
+        other => Err(WireError::Malformed(format!("expected a schema message to start the stream, got {other:?}"))),
     }
 }
 

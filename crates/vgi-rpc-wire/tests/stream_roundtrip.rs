@@ -129,3 +129,25 @@ fn non_utf8_metadata_is_repaired_and_flagged_not_fatal() {
     assert!(batches[0].metadata.had_invalid_utf8());
     assert_eq!(batches[0].batch, b);
 }
+
+#[test]
+fn the_schema_cache_reuses_a_repeated_schema_and_stays_correct_when_it_changes() {
+    let one = int_batch(&[7]);
+    let mut bytes = Vec::new();
+    for _ in 0..2 {
+        vgi_rpc_wire::writer::write_stream(&mut bytes, &EncodedSchema::new(one.schema()), &[(&one, &Metadata::new())])
+            .unwrap();
+    }
+    bytes.extend_from_slice(&write_two_streams());
+    let mut r = bytes.as_slice();
+    let mut cache = vgi_rpc_wire::SchemaCache::default();
+    let mut schemas = Vec::new();
+    while let Opened::Stream(mut s) = StreamReader::open_cached(&mut r, ReadLimits::default(), &mut cache).unwrap() {
+        schemas.push(s.schema().clone());
+        s.drain(&mut r).unwrap();
+    }
+    assert_eq!(schemas.len(), 4);
+    assert!(Arc::ptr_eq(&schemas[0], &schemas[1]), "identical schema message: decoded once");
+    assert!(Arc::ptr_eq(&schemas[1], &schemas[2]), "the first of write_two_streams has the same schema");
+    assert_eq!(schemas[3].fields().len(), 0, "a different schema is decoded afresh");
+}
