@@ -40,7 +40,8 @@ fn bench_client<R: Read, W: Write>(c: &mut Criterion, transport: &str, client: &
         })
     });
     g.throughput(Throughput::Elements(1));
-    let factor = RecordBatch::try_from_iter([("factor", Arc::new(Float64Array::from(vec![2.0])) as ArrayRef)]).expect("p");
+    let factor =
+        RecordBatch::try_from_iter([("factor", Arc::new(Float64Array::from(vec![2.0])) as ArrayRef)]).expect("p");
     let schema = Arc::new(Schema::new(vec![Field::new("value", DataType::Float64, false)]));
     let input = RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(vec![1.0, 2.0]))]).expect("in");
     let mut session = client.exchange(P, "transform", &factor, &StreamOptions::default()).expect("transform");

@@ -10,8 +10,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, String
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use vgi_rpc::core::wire::EncodedSchema;
 use vgi_rpc::{
-    CallContext, ExchangeState, InputBatch, MethodDef, OutputCollector, ProducerState, Protocol, RpcError,
-    StreamResult,
+    CallContext, ExchangeState, InputBatch, MethodDef, OutputCollector, ProducerState, Protocol, RpcError, StreamResult,
 };
 
 /// Wire name of the benchmark protocol.
@@ -24,7 +23,8 @@ fn enum_type() -> DataType {
 }
 
 fn map_type() -> DataType {
-    let entries = Fields::from(vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Int64, true)]);
+    let entries =
+        Fields::from(vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Int64, true)]);
     DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
 }
 
@@ -33,7 +33,10 @@ fn list_type() -> DataType {
 }
 
 static GENERATE_SCHEMA: LazyLock<(SchemaRef, Arc<EncodedSchema>)> = LazyLock::new(|| {
-    let s = Arc::new(Schema::new(vec![Field::new("i", DataType::Int64, false), Field::new("value", DataType::Int64, false)]));
+    let s = Arc::new(Schema::new(vec![
+        Field::new("i", DataType::Int64, false),
+        Field::new("value", DataType::Int64, false),
+    ]));
     (s.clone(), Arc::new(EncodedSchema::new(s)))
 });
 
@@ -58,7 +61,8 @@ fn roundtrip_types(p: &vgi_rpc::Params<'_>) -> Result<String, RpcError> {
         .as_dictionary_opt::<Int16Type>()
         .ok_or_else(|| RpcError::type_error("color must be dictionary<int16, utf8>"))?;
     let key = dict.keys().value(0) as usize;
-    let values = dict.values().as_string_opt::<i32>().ok_or_else(|| RpcError::type_error("color values must be utf8"))?;
+    let values =
+        dict.values().as_string_opt::<i32>().ok_or_else(|| RpcError::type_error("color values must be utf8"))?;
     if key >= values.len() {
         return Err(RpcError::value_error("color index out of range"));
     }
@@ -69,13 +73,17 @@ fn roundtrip_types(p: &vgi_rpc::Params<'_>) -> Result<String, RpcError> {
     let map = p.column("mapping")?.as_map_opt().ok_or_else(|| RpcError::type_error("mapping must be a map"))?;
     let entries = map.value(0);
     let keys = entries.column(0).as_string_opt::<i32>().ok_or_else(|| RpcError::type_error("map keys must be utf8"))?;
-    let vals = entries.column(1).as_primitive_opt::<Int64Type>().ok_or_else(|| RpcError::type_error("map values must be int64"))?;
+    let vals = entries
+        .column(1)
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| RpcError::type_error("map values must be int64"))?;
     let mut pairs: Vec<(&str, i64)> = (0..keys.len()).map(|i| (keys.value(i), vals.value(i))).collect();
     pairs.sort_unstable();
     let dict_repr: Vec<String> = pairs.iter().map(|(k, v)| format!("'{k}': {v}")).collect();
     let tags = p.column("tags")?.as_list_opt::<i32>().ok_or_else(|| RpcError::type_error("tags must be a list"))?;
     let tag_values = tags.value(0);
-    let tag_values = tag_values.as_primitive_opt::<Int64Type>().ok_or_else(|| RpcError::type_error("tags must be int64"))?;
+    let tag_values =
+        tag_values.as_primitive_opt::<Int64Type>().ok_or_else(|| RpcError::type_error("tags must be int64"))?;
     let mut sorted: Vec<i64> = tag_values.iter().flatten().collect();
     sorted.sort_unstable();
     sorted.dedup();
@@ -156,7 +164,11 @@ pub fn benchmark_protocol() -> Protocol {
             Ok(StreamResult::producer(GENERATE_SCHEMA.1.clone(), Generate { next: 0, count: p.i64("count")? }))
         }))
         .method(MethodDef::builder("transform").param("factor", DataType::Float64, false).exchange(|p, _| {
-            Ok(StreamResult::exchange(VALUE_SCHEMA.1.clone(), VALUE_SCHEMA.0.clone(), Transform { factor: p.f64("factor")? }))
+            Ok(StreamResult::exchange(
+                VALUE_SCHEMA.1.clone(),
+                VALUE_SCHEMA.0.clone(),
+                Transform { factor: p.f64("factor")? },
+            ))
         }))
         .method(
             MethodDef::builder("generate_bulk")

@@ -23,7 +23,8 @@ struct Worker {
 
 impl Worker {
     fn start(name: &str, extra: &[&str]) -> Self {
-        let path = std::env::temp_dir().join(format!("vgi-{name}-{}.sock", std::process::id())).to_string_lossy().into_owned();
+        let path =
+            std::env::temp_dir().join(format!("vgi-{name}-{}.sock", std::process::id())).to_string_lossy().into_owned();
         let mut args = vec!["--unix", path.as_str(), "--threaded"];
         args.extend_from_slice(extra);
         let mut child = Command::new(WORKER).args(&args).stdout(Stdio::piped()).spawn().expect("spawn");
@@ -56,7 +57,8 @@ fn killing_half_of_32_connections_mid_stream_leaves_the_rest_correct() {
             std::thread::spawn(move || {
                 let mut client = connect_unix(path.as_ref()).expect("connect client");
                 client.set_protocol_version(PRIMARY, "2.0.0");
-                let mut s = client.producer(PRIMARY, "produce_n", &count_params(20), &StreamOptions::default()).expect("init");
+                let mut s =
+                    client.producer(PRIMARY, "produce_n", &count_params(20), &StreamOptions::default()).expect("init");
                 for _ in 0..5 {
                     s.next_batch().expect("early batch").expect("not finished");
                 }
@@ -78,7 +80,9 @@ fn killing_half_of_32_connections_mid_stream_leaves_the_rest_correct() {
                     .collect();
                 assert_eq!(rest, (5..20).collect::<Vec<_>>(), "connection {i}");
                 drop(s);
-                let value = RecordBatch::try_from_iter([("value", Arc::new(StringArray::from(vec!["ok"])) as ArrayRef)]).unwrap();
+                let value =
+                    RecordBatch::try_from_iter([("value", Arc::new(StringArray::from(vec!["ok"])) as ArrayRef)])
+                        .unwrap();
                 let resp = client.call(PRIMARY, "echo_string", &value).expect("unary after stream");
                 Some(resp.value().expect("value").as_string::<i32>().value(0).to_owned())
             })

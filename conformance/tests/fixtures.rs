@@ -172,7 +172,12 @@ fn run_stream_fixtures<R: Read, W: Write>(client: &mut Client<R, W>) {
     x.close(&schema).expect("close");
 
     let mut e = client
-        .producer(PRIMARY, "produce_error_mid_stream", &params(vec![("emit_before_error", Arc::new(Int64Array::from(vec![1])) as ArrayRef)]), &StreamOptions::default())
+        .producer(
+            PRIMARY,
+            "produce_error_mid_stream",
+            &params(vec![("emit_before_error", Arc::new(Int64Array::from(vec![1])) as ArrayRef)]),
+            &StreamOptions::default(),
+        )
         .expect("init ok");
     assert!(e.next_batch().expect("first batch").is_some());
     let err = e.next_batch().expect_err("second turn fails");

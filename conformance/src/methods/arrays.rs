@@ -20,14 +20,22 @@ pub const STATUS: [&str; 3] = ["PENDING", "ACTIVE", "CLOSED"];
 
 /// A list column of `rows.len()` rows over `values`, row `i` holding `lens[i]` items.
 pub fn list(item: DataType, lens: &[usize], values: ArrayRef) -> ArrayRef {
-    Arc::new(ListArray::new(Arc::new(Field::new("item", item, true)), OffsetBuffer::from_lengths(lens.iter().copied()), values, None))
+    Arc::new(ListArray::new(
+        Arc::new(Field::new("item", item, true)),
+        OffsetBuffer::from_lengths(lens.iter().copied()),
+        values,
+        None,
+    ))
 }
 
 /// Points as a struct column; `None` rows are null.
 pub fn points(rows: &[Option<(f64, f64)>]) -> ArrayRef {
     let x: Float64Array = rows.iter().map(|p| Some(p.map_or(0.0, |p| p.0))).collect();
     let y: Float64Array = rows.iter().map(|p| Some(p.map_or(0.0, |p| p.1))).collect();
-    let nulls = rows.iter().any(Option::is_none).then(|| NullBuffer::from(rows.iter().map(Option::is_some).collect::<Vec<_>>()));
+    let nulls = rows
+        .iter()
+        .any(Option::is_none)
+        .then(|| NullBuffer::from(rows.iter().map(Option::is_some).collect::<Vec<_>>()));
     Arc::new(StructArray::new(point_fields(), vec![Arc::new(x) as ArrayRef, Arc::new(y)], nulls))
 }
 
@@ -40,7 +48,8 @@ pub fn statuses(rows: &[Option<&str>]) -> Result<ArrayRef, RpcError> {
             None => None,
         });
     }
-    let dict = DictionaryArray::<Int16Type>::try_new(Int16Array::from(keys), Arc::new(StringArray::from(STATUS.to_vec())))?;
+    let dict =
+        DictionaryArray::<Int16Type>::try_new(Int16Array::from(keys), Arc::new(StringArray::from(STATUS.to_vec())))?;
     Ok(Arc::new(dict))
 }
 
@@ -57,7 +66,8 @@ pub fn read_statuses(col: &dyn Array) -> Result<Vec<Option<String>>, RpcError> {
     let dict = col
         .as_dictionary_opt::<Int16Type>()
         .ok_or_else(|| RpcError::type_error(format!("expected dictionary<int16, utf8>, got {}", col.data_type())))?;
-    let values = dict.values().as_string_opt::<i32>().ok_or_else(|| RpcError::type_error("enum values must be utf8"))?;
+    let values =
+        dict.values().as_string_opt::<i32>().ok_or_else(|| RpcError::type_error("enum values must be utf8"))?;
     let mut out = Vec::with_capacity(dict.len());
     for i in 0..dict.len() {
         if dict.is_null(i) {
@@ -77,7 +87,8 @@ pub fn read_statuses(col: &dyn Array) -> Result<Vec<Option<String>>, RpcError> {
 
 /// A one-row `map<K, V>` column from key and value arrays.
 pub fn one_map(keys: ArrayRef, values: ArrayRef) -> Result<ArrayRef, RpcError> {
-    let DataType::Map(entries_field, _) = super::types::map_of(keys.data_type().clone(), values.data_type().clone()) else {
+    let DataType::Map(entries_field, _) = super::types::map_of(keys.data_type().clone(), values.data_type().clone())
+    else {
         return Err(RpcError::runtime_error("map_of did not build a map type"));
     };
     let DataType::Struct(fields) = entries_field.data_type().clone() else {

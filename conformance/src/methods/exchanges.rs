@@ -93,7 +93,10 @@ impl ExchangeState for InputMetadata {
         let seen = input.metadata.get(INPUT_METADATA_KEY).unwrap_or("").to_owned();
         let mut keys: Vec<&str> = input.metadata.iter().map(|(k, _)| k).collect();
         keys.sort_unstable();
-        out.emit_arrays(vec![Arc::new(StringArray::from(vec![seen])), Arc::new(StringArray::from(vec![keys.join(",")]))])
+        out.emit_arrays(vec![
+            Arc::new(StringArray::from(vec![seen])),
+            Arc::new(StringArray::from(vec![keys.join(",")])),
+        ])
     }
 }
 
@@ -145,8 +148,9 @@ pub fn methods() -> Vec<MethodDef> {
         MethodDef::builder("exchange_accumulate").exchange(|_, _| {
             Ok(StreamResult::exchange(ACCUM.encoded.clone(), VALUE_F64.schema.clone(), Accumulate::default()))
         }),
-        MethodDef::builder("exchange_with_logs")
-            .exchange(|_, _| Ok(StreamResult::exchange(VALUE_F64.encoded.clone(), VALUE_F64.schema.clone(), LoggingEcho))),
+        MethodDef::builder("exchange_with_logs").exchange(|_, _| {
+            Ok(StreamResult::exchange(VALUE_F64.encoded.clone(), VALUE_F64.schema.clone(), LoggingEcho))
+        }),
         MethodDef::builder("exchange_error_on_nth").param("fail_on", DataType::Int64, false).exchange(|p, _| {
             Ok(StreamResult::exchange(
                 VALUE_F64.encoded.clone(),
@@ -175,7 +179,10 @@ pub fn methods() -> Vec<MethodDef> {
                 let factor = p.f64("factor")?;
                 let header = RecordBatch::try_new(
                     CONFORMANCE_HEADER.schema.clone(),
-                    vec![Arc::new(Int64Array::from(vec![0])), Arc::new(StringArray::from(vec![describe_factor(factor)]))],
+                    vec![
+                        Arc::new(Int64Array::from(vec![0])),
+                        Arc::new(StringArray::from(vec![describe_factor(factor)])),
+                    ],
                 )?;
                 Ok(scale_stream(factor).with_header(header))
             }),

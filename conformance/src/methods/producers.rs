@@ -10,7 +10,7 @@ use vgi_rpc::{CallContext, LogLevel, Metadata, MethodDef, OutputCollector, Produ
 use super::cancel_probe::{self, Counter};
 use super::pyfmt::py_float;
 use super::rich_header::build_rich_header;
-use super::types::{dynamic_schema, COUNTER, CONFORMANCE_HEADER, RICH_HEADER, TICK_SEEN, VALUE_I64};
+use super::types::{dynamic_schema, CONFORMANCE_HEADER, COUNTER, RICH_HEADER, TICK_SEEN, VALUE_I64};
 
 /// The label every annotated batch carries (deliberately non-ASCII).
 pub const ANNOTATED_EMIT_LABEL: &str = "\u{00fc}n\u{00ef}code-\u{03bb}";
@@ -234,9 +234,11 @@ pub fn methods() -> Vec<MethodDef> {
         MethodDef::builder("produce_with_logs").param("count", i64p.clone(), false).producer(|p, _| {
             Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: true }))
         }),
-        MethodDef::builder("produce_error_mid_stream").param("emit_before_error", i64p.clone(), false).producer(|p, _| {
-            Ok(StreamResult::producer(counter_out(), ErrorAfter { current: 0, limit: p.i64("emit_before_error")? }))
-        }),
+        MethodDef::builder("produce_error_mid_stream").param("emit_before_error", i64p.clone(), false).producer(
+            |p, _| {
+                Ok(StreamResult::producer(counter_out(), ErrorAfter { current: 0, limit: p.i64("emit_before_error")? }))
+            },
+        ),
         MethodDef::builder("produce_error_on_init")
             .producer(|_, _| Err(RpcError::runtime_error("intentional init error"))),
         MethodDef::builder("produce_oversized_batch").param("rows_per_batch", i64p.clone(), false).producer(|p, _| {

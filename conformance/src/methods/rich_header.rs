@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BinaryArray, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    ArrayRef, BinaryArray, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::DataType;
 use vgi_rpc::RpcError;
 
@@ -38,7 +40,11 @@ pub fn build_rich_header(seed: i64) -> Result<RecordBatch, RpcError> {
         Arc::new(Int64Array::from(vec![(!even).then_some(s * 3)])),
         points(&[(s.rem_euclid(3) == 0).then_some((s as f64, 0.0))]),
         list(point_struct(), &[1], points(&[Some((s as f64, (s + 1) as f64))])),
-        list(DataType::List(Arc::new(arrow_schema::Field::new("item", DataType::Int64, true))), &[2], list(DataType::Int64, &[2, 1], ints(vec![s, s + 1, s + 2]))),
+        list(
+            DataType::List(Arc::new(arrow_schema::Field::new("item", DataType::Int64, true))),
+            &[2],
+            list(DataType::Int64, &[2, 1], ints(vec![s, s + 1, s + 2])),
+        ),
         Arc::new(Int32Array::from(vec![s.rem_euclid(1000) as i32])),
         Arc::new(Float32Array::from(vec![(s as f64 / 3.0) as f32])),
         one_map(strings(vec!["key".into()]), strings(vec![format!("val-{s}")]))?,

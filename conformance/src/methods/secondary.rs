@@ -31,11 +31,15 @@ pub fn fail_details(retry_delay_seconds: f64) -> Vec<Value> {
 
 fn fail(code: &str, kind: &str, retry_delay_seconds: f64) -> RpcError {
     match code.parse::<ErrorCode>() {
-        Err(_) => RpcError::status(ErrorCode::InvalidArgument, Some("invalid_code"), format!("'{code}' is not a canonical error code"))
-            .with_details(vec![json!({
-                "@type": "vgi_rpc.BadRequest",
-                "field_violations": [{"field": "code", "description": "must be a canonical code name"}],
-            })]),
+        Err(_) => RpcError::status(
+            ErrorCode::InvalidArgument,
+            Some("invalid_code"),
+            format!("'{code}' is not a canonical error code"),
+        )
+        .with_details(vec![json!({
+            "@type": "vgi_rpc.BadRequest",
+            "field_violations": [{"field": "code", "description": "must be a canonical code name"}],
+        })]),
         Ok(code_value) => {
             let message = format!("{SECONDARY_PROTOCOL} fail: {code} {kind}").trim_end().to_owned();
             RpcError::status(code_value, Some(kind), message).with_details(fail_details(retry_delay_seconds))
@@ -46,9 +50,14 @@ fn fail(code: &str, kind: &str, retry_delay_seconds: f64) -> RpcError {
 /// The secondary protocol.
 pub fn secondary_protocol() -> Protocol {
     Protocol::new(SECONDARY_PROTOCOL)
-        .method(MethodDef::builder("echo_string").param("value", DataType::Utf8, false).returns(DataType::Utf8, false).unary(
-            |p, _| Ok(Some(Arc::new(StringArray::from(vec![format!("{ECHO_PREFIX}{}", p.str("value")?)])) as ArrayRef)),
-        ))
+        .method(
+            MethodDef::builder("echo_string")
+                .param("value", DataType::Utf8, false)
+                .returns(DataType::Utf8, false)
+                .unary(|p, _| {
+                    Ok(Some(Arc::new(StringArray::from(vec![format!("{ECHO_PREFIX}{}", p.str("value")?)])) as ArrayRef))
+                }),
+        )
         .method(
             MethodDef::builder("fail")
                 .param("code", DataType::Utf8, false)

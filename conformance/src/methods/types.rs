@@ -69,7 +69,11 @@ macro_rules! cached {
 cached!(POINT, Arc::new(Schema::new(point_fields())));
 cached!(
     BOUNDING_BOX,
-    schema(vec![f("top_left", point_struct(), false), f("bottom_right", point_struct(), false), f("label", DataType::Utf8, false)])
+    schema(vec![
+        f("top_left", point_struct(), false),
+        f("bottom_right", point_struct(), false),
+        f("label", DataType::Utf8, false)
+    ])
 );
 cached!(
     ALL_TYPES,

@@ -24,25 +24,32 @@ fn string(s: String) -> Option<ArrayRef> {
 /// A method that returns its parameter unchanged.
 fn echo(name: &str, param: &str, dt: DataType, nullable: bool) -> MethodDef {
     let param_name = param.to_owned();
-    MethodDef::builder(name).param(param, dt.clone(), nullable).returns(dt, nullable).unary(move |p, _| Ok(Some(p.value(&param_name)?)))
+    MethodDef::builder(name)
+        .param(param, dt.clone(), nullable)
+        .returns(dt, nullable)
+        .unary(move |p, _| Ok(Some(p.value(&param_name)?)))
 }
 
 /// A method that validates a dataclass payload and returns it unchanged.
 fn echo_dataclass(name: &'static str, param: &'static str, schema: &'static Cached, nullable: bool) -> MethodDef {
-    MethodDef::builder(name).param(param, DataType::Binary, nullable).returns(DataType::Binary, nullable).unary(move |p, _| {
-        if let Some(bytes) = p.opt_bytes(param)? {
-            decode(name, bytes, &schema.schema)?;
-        }
-        Ok(Some(p.value(param)?))
-    })
+    MethodDef::builder(name).param(param, DataType::Binary, nullable).returns(DataType::Binary, nullable).unary(
+        move |p, _| {
+            if let Some(bytes) = p.opt_bytes(param)? {
+                decode(name, bytes, &schema.schema)?;
+            }
+            Ok(Some(p.value(param)?))
+        },
+    )
 }
 
 fn logging_echo(name: &str, logs: fn(&str, &vgi_rpc::CallContext)) -> MethodDef {
-    MethodDef::builder(name).param("value", DataType::Utf8, false).returns(DataType::Utf8, false).unary(move |p, ctx| {
-        let value = p.str("value")?;
-        logs(value, ctx);
-        Ok(Some(p.value("value")?))
-    })
+    MethodDef::builder(name).param("value", DataType::Utf8, false).returns(DataType::Utf8, false).unary(
+        move |p, ctx| {
+            let value = p.str("value")?;
+            logs(value, ctx);
+            Ok(Some(p.value("value")?))
+        },
+    )
 }
 
 fn raising(name: &str, make: fn(&str) -> RpcError) -> MethodDef {
@@ -107,13 +114,16 @@ pub fn methods() -> Vec<MethodDef> {
         echo("echo_int", "value", DataType::Int64, false),
         echo("echo_float", "value", DataType::Float64, false),
         echo("echo_bool", "value", DataType::Boolean, false),
-        MethodDef::builder("oversized_unary").param("target_bytes", DataType::Int64, false).returns(DataType::Binary, false).unary(|p, _| {
-            let n = p.i64("target_bytes")?;
-            if n < 0 {
-                return Err(RpcError::value_error("target_bytes must be non-negative"));
-            }
-            Ok(Some(binary_value(&vec![0u8; n as usize])))
-        }),
+        MethodDef::builder("oversized_unary")
+            .param("target_bytes", DataType::Int64, false)
+            .returns(DataType::Binary, false)
+            .unary(|p, _| {
+                let n = p.i64("target_bytes")?;
+                if n < 0 {
+                    return Err(RpcError::value_error("target_bytes must be non-negative"));
+                }
+                Ok(Some(binary_value(&vec![0u8; n as usize])))
+            }),
         MethodDef::builder("published_string")
             .param("value", DataType::Utf8, false)
             .param("include_sha256", DataType::Boolean, false)
@@ -121,11 +131,13 @@ pub fn methods() -> Vec<MethodDef> {
             .unary(|_, _| Err(RpcError::runtime_error("published_string requires external storage"))),
         MethodDef::builder("void_noop").unary(|_, _| Ok(None)),
         MethodDef::builder("void_with_param").param("value", DataType::Int64, false).unary(|_, _| Ok(None)),
-        MethodDef::builder("echo_enum").param("status", enum_type(), false).returns(enum_type(), false).unary(|p, _| {
-            let col = p.value("status")?;
-            read_statuses(col.as_ref())?;
-            Ok(Some(col))
-        }),
+        MethodDef::builder("echo_enum").param("status", enum_type(), false).returns(enum_type(), false).unary(
+            |p, _| {
+                let col = p.value("status")?;
+                read_statuses(col.as_ref())?;
+                Ok(Some(col))
+            },
+        ),
         echo("echo_list", "values", list_of(DataType::Utf8), false),
         MethodDef::builder("echo_dict")
             .param("mapping", map_of(DataType::Utf8, DataType::Int64), false)
@@ -171,13 +183,14 @@ pub fn methods() -> Vec<MethodDef> {
             .param("status_by_name", map_of(DataType::Utf8, enum_type()), false)
             .returns(DataType::Binary, false)
             .unary(|p, _| Ok(Some(binary_value(&pack_nested_containers(p)?)))),
-        MethodDef::builder("echo_status_list").param("statuses", list_of(enum_type()), false).returns(list_of(enum_type()), false).unary(
-            |p, _| {
+        MethodDef::builder("echo_status_list")
+            .param("statuses", list_of(enum_type()), false)
+            .returns(list_of(enum_type()), false)
+            .unary(|p, _| {
                 let col = p.value("statuses")?;
                 read_statuses(col.as_list::<i32>().value(0).as_ref())?;
                 Ok(Some(col))
-            },
-        ),
+            }),
         echo("echo_dict_encoded_string", "value", enum_type(), false),
         MethodDef::builder("add_floats")
             .param("a", DataType::Float64, false)
@@ -237,9 +250,10 @@ pub fn methods() -> Vec<MethodDef> {
             cancel_probe::reset()?;
             Ok(None)
         }),
-        MethodDef::builder("open_counter").param("initial", DataType::Int64, false).returns(DataType::Int64, false).unary(|_, _| {
-            Err(RpcError::runtime_error("sticky sessions are not supported by this worker's transport"))
-        }),
+        MethodDef::builder("open_counter")
+            .param("initial", DataType::Int64, false)
+            .returns(DataType::Int64, false)
+            .unary(|_, _| Err(RpcError::runtime_error("sticky sessions are not supported by this worker's transport"))),
         MethodDef::builder("increment_counter")
             .param("by", DataType::Int64, false)
             .returns(DataType::Int64, false)

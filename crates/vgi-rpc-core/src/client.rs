@@ -162,7 +162,8 @@ impl<R: Read, W: Write> Client<R, W> {
         if let Some(e) = error {
             return Err(CallError::Remote(Box::new(e)));
         }
-        let (batch, metadata) = result.ok_or_else(|| CallError::Protocol("response stream had no result batch".into()))?;
+        let (batch, metadata) =
+            result.ok_or_else(|| CallError::Protocol("response stream had no result batch".into()))?;
         Ok(UnaryResponse { batch, metadata, logs })
     }
 
@@ -323,7 +324,11 @@ impl StreamCore {
     }
 
     /// End the input stream and read the output to its end.
-    fn close<R: Read, W: Write>(&mut self, client: &mut Client<R, W>, input_schema: &SchemaRef) -> Result<(), CallError> {
+    fn close<R: Read, W: Write>(
+        &mut self,
+        client: &mut Client<R, W>,
+        input_schema: &SchemaRef,
+    ) -> Result<(), CallError> {
         if self.done {
             return Ok(());
         }

@@ -209,12 +209,8 @@ pub(crate) fn validate_params(def: &MethodDef, batch: &RecordBatch) -> Result<()
     let declared = def.params_schema().schema();
     let got = batch.schema_ref();
     let name = def.name();
-    let mut unknown: Vec<&str> = got
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .filter(|n| declared.field_with_name(n).is_err())
-        .collect();
+    let mut unknown: Vec<&str> =
+        got.fields().iter().map(|f| f.name().as_str()).filter(|n| declared.field_with_name(n).is_err()).collect();
     if !unknown.is_empty() {
         unknown.sort_unstable();
         let mut names: Vec<&str> = declared.fields().iter().map(|f| f.name().as_str()).collect();

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 

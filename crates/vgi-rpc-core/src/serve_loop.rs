@@ -15,8 +15,7 @@ use vgi_rpc_wire::reader::Opened;
 use vgi_rpc_wire::{keys, EncodedSchema, Metadata, Request, SchemaCache, StreamReader, StreamWriter, WireError};
 
 use crate::dispatch::{
-    check_request_header, gate_version, resolve, transport_options_metadata, validate_params,
-    TRANSPORT_OPTIONS_METHOD,
+    check_request_header, gate_version, resolve, transport_options_metadata, validate_params, TRANSPORT_OPTIONS_METHOD,
 };
 use crate::hook::{CallInfo, CallOutcome, CallStats};
 use crate::method::Handler;
@@ -100,18 +99,67 @@ impl Reply<'_> {
 }
 
 impl Session<'_> {
+    /// Answer the `__transport_options__` handshake (§15) and log it.
+    fn answer_transport_options<W: Write + ?Sized>(
+        &self,
+        w: &mut W,
+        request_id: &str,
+        req: &Request,
+    ) -> Result<(), WireError> {
+        let server = self.server;
+        let started = server.clock().monotonic();
+        let mut out = StreamWriter::begin(w, EncodedSchema::empty())?;
+        let empty = RecordBatch::new_empty(EncodedSchema::empty().schema().clone());
+        out.write(w, &empty, &transport_options_metadata(server.server_id()))?;
+        out.finish(w)?;
+        w.flush()?;
+        let Some(primary) = server.primary() else { return Ok(()) };
+        let info = CallInfo {
+            protocol: primary.name(),
+            protocol_hash: primary.hash(),
+            method: TRANSPORT_OPTIONS_METHOD,
+            kind: None,
+            request_id,
+            server_id: server.server_id(),
+            auth: &self.conn.auth,
+            remote_addr: self.conn.remote_addr.as_deref(),
+            request_schema: None,
+            request_rows: req.batch.num_rows(),
+            stream_id: None,
+            is_init: true,
+        };
+        let outcome = CallOutcome {
+            error: None,
+            duration: server.clock().monotonic().saturating_sub(started),
+            stats: CallStats::default(),
+            cancelled: false,
+            finished_at: server.clock().now(),
+        };
+        for hook in server.hooks() {
+            hook.on_start(&info);
+            hook.on_end(&info, &outcome);
+        }
+        Ok(())
+    }
+
     fn serve_one<R: Read + ?Sized, W: Write + ?Sized>(&mut self, r: &mut R, w: &mut W) -> Result<Flow, WireError> {
         let server = self.server;
         let request_id = server.next_request_id();
         let reply = Reply { server_id: server.server_id(), request_id: &request_id, tracebacks: server.tracebacks() };
-        let primary = server.primary().map(|p| p.name().to_owned()).unwrap_or_default();
+        let primary = server.primary().map(|p| p.name()).unwrap_or("");
 
         let mut reader = match StreamReader::open_cached(r, server.read_limits(), &mut self.schemas) {
             Ok(Opened::Eof) => return Ok(Flow::Closed),
             Ok(Opened::Stream(s)) => s,
             Err(e) if e.is_disconnect() => return Ok(Flow::Closed),
             Err(e) => {
-                let _ = reply.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), &primary, "");
+                let _ = reply.error_stream(
+                    w,
+                    EncodedSchema::empty(),
+                    &RpcError::new("ArrowInvalid", e.to_string()),
+                    primary,
+                    "",
+                );
                 return Err(e);
             }
         };
@@ -119,12 +167,24 @@ impl Session<'_> {
             Ok(first) => first,
             Err(e) if e.framing_intact() => {
                 reader.drain(r)?;
-                reply.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), &primary, "")?;
+                reply.error_stream(
+                    w,
+                    EncodedSchema::empty(),
+                    &RpcError::new("ArrowInvalid", e.to_string()),
+                    primary,
+                    "",
+                )?;
                 return Ok(Flow::Continue);
             }
             Err(e) => {
                 if !e.is_disconnect() {
-                    let _ = reply.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), &primary, "");
+                    let _ = reply.error_stream(
+                        w,
+                        EncodedSchema::empty(),
+                        &RpcError::new("ArrowInvalid", e.to_string()),
+                        primary,
+                        "",
+                    );
                 }
                 return Err(e);
             }
@@ -134,7 +194,7 @@ impl Session<'_> {
         reader.drain(r)?;
         let Some(first) = first else {
             let err = RpcError::protocol_error("Request stream carried no request batch (schema followed by EOS).");
-            reply.error_stream(w, EncodedSchema::empty(), &err, &primary, "")?;
+            reply.error_stream(w, EncodedSchema::empty(), &err, primary, "")?;
             return Ok(Flow::Continue);
         };
         let req = Request { batch: first.batch, metadata: first.metadata };
@@ -142,54 +202,23 @@ impl Session<'_> {
         let method_name = match check_request_header(&req) {
             Ok(m) => m,
             Err(err) => {
-                reply.error_stream(w, EncodedSchema::empty(), &err, &primary, req.method().unwrap_or(""))?;
+                reply.error_stream(w, EncodedSchema::empty(), &err, primary, req.method().unwrap_or(""))?;
                 return Ok(Flow::Continue);
             }
         };
         if method_name == TRANSPORT_OPTIONS_METHOD {
-            let started = server.clock().monotonic();
-            let mut out = StreamWriter::begin(w, EncodedSchema::empty())?;
-            let empty = RecordBatch::new_empty(EncodedSchema::empty().schema().clone());
-            out.write(w, &empty, &transport_options_metadata(server.server_id()))?;
-            out.finish(w)?;
-            w.flush()?;
-            if let Some(primary) = server.primary() {
-                let info = CallInfo {
-                    protocol: primary.name(),
-                    protocol_hash: primary.hash(),
-                    method: TRANSPORT_OPTIONS_METHOD,
-                    kind: None,
-                    request_id: &request_id,
-                    server_id: server.server_id(),
-                    auth: &self.conn.auth,
-                    remote_addr: self.conn.remote_addr.as_deref(),
-                    request_schema: None,
-                    request_rows: req.batch.num_rows(),
-                    stream_id: None,
-                    is_init: true,
-                };
-                let outcome = CallOutcome {
-                    error: None,
-                    duration: server.clock().monotonic().saturating_sub(started),
-                    stats: CallStats::default(),
-                    cancelled: false,
-                    finished_at: server.clock().now(),
-                };
-                for hook in server.hooks() {
-                    hook.on_start(&info);
-                    hook.on_end(&info, &outcome);
-                }
-            }
+            self.answer_transport_options(w, &request_id, &req)?;
             return Ok(Flow::Continue);
         }
         let (protocol, def) = match resolve(server, &req, &method_name) {
             Ok(found) => found,
             Err(err) => {
-                reply.error_stream(w, EncodedSchema::empty(), &err, &primary, &method_name)?;
+                reply.error_stream(w, EncodedSchema::empty(), &err, primary, &method_name)?;
                 return Ok(Flow::Continue);
             }
         };
-        let error_schema = if def.kind() == MethodKind::Unary { def.result_schema().as_ref() } else { EncodedSchema::empty() };
+        let error_schema =
+            if def.kind() == MethodKind::Unary { def.result_schema().as_ref() } else { EncodedSchema::empty() };
         if let Err(err) = gate_version(protocol, &req).and_then(|_| validate_params(def, &req.batch)) {
             reply.error_stream(w, error_schema, &err, protocol.name(), def.name())?;
             if def.kind() != MethodKind::Unary {
@@ -253,7 +282,8 @@ impl Session<'_> {
         let duration = server.clock().monotonic().saturating_sub(started);
         span.record("status", if error.is_some() { "error" } else { "ok" });
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
-        let outcome = CallOutcome { error: error.as_ref(), duration, stats, cancelled, finished_at: server.clock().now() };
+        let outcome =
+            CallOutcome { error: error.as_ref(), duration, stats, cancelled, finished_at: server.clock().now() };
         for hook in server.hooks() {
             hook.on_end(&info, &outcome);
         }
@@ -291,10 +321,7 @@ fn unary_batch(def: &MethodDef, value: Option<arrow_array::ArrayRef>) -> Result<
         Some(col) => col,
         None if field.is_nullable() => new_null_array(field.data_type(), 1),
         None => {
-            return Err(RpcError::type_error(format!(
-                "{}() expected a non-None return value but got None",
-                def.name()
-            )))
+            return Err(RpcError::type_error(format!("{}() expected a non-None return value but got None", def.name())))
         }
     };
     if column.len() != 1 {

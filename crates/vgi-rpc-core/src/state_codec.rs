@@ -51,11 +51,15 @@ where
 }
 
 /// A state decoder that rebuilds exchange state `T` reading `input_schema`.
-pub fn exchange_decoder<T>(input_schema: SchemaRef) -> impl Fn(&[u8]) -> Result<StreamState, RpcError> + Send + Sync + 'static
+pub fn exchange_decoder<T>(
+    input_schema: SchemaRef,
+) -> impl Fn(&[u8]) -> Result<StreamState, RpcError> + Send + Sync + 'static
 where
     T: ExchangeState + DeserializeOwned + 'static,
 {
-    move |bytes| Ok(StreamState::Exchange { input_schema: input_schema.clone(), state: Box::new(decode_state::<T>(bytes)?) })
+    move |bytes| {
+        Ok(StreamState::Exchange { input_schema: input_schema.clone(), state: Box::new(decode_state::<T>(bytes)?) })
+    }
 }
 
 #[cfg(test)]

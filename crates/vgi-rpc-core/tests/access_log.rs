@@ -61,7 +61,8 @@ fn records_carry_shape_not_values() {
 
     let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
     assert!(!text.contains(SECRET), "a parameter value leaked into the access log:\n{text}");
-    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let records: Vec<Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     assert_eq!(records.len(), 3, "{text}");
     for r in &records {
         for key in ALWAYS {

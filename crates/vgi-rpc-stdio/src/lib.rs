@@ -17,9 +17,9 @@ pub mod unix;
 pub mod worker;
 
 pub use clamped::{ClampedReader, ClampedWriter};
-pub use stdio::serve_stdio;
 pub use shutdown::Shutdown;
 pub use socket_server::SocketOptions;
+pub use stdio::serve_stdio;
 pub use subprocess::SubprocessClient;
 pub use tcp::{connect_tcp, parse_tcp_address, serve_tcp, TcpClient};
 pub use unix::{connect_unix, serve_unix, UnixClient};

@@ -61,7 +61,8 @@ impl Shutdown {
 
     /// Trigger on SIGTERM or SIGINT (spawns one signal-watching thread).
     pub fn on_signals(&self) -> io::Result<()> {
-        let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])?;
+        let mut signals =
+            signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])?;
         let me = self.clone();
         std::thread::Builder::new().name("vgi-signals".into()).spawn(move || {
             if signals.forever().next().is_some() {

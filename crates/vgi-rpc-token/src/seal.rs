@@ -154,9 +154,7 @@ impl Sealer {
         let packed = self
             .keyring
             .all()
-            .find_map(|key| {
-                Self::cipher(key).decrypt(nonce, Payload { msg: &raw[1 + NONCE_BYTES..], aad: &aad }).ok()
-            })
+            .find_map(|key| Self::cipher(key).decrypt(nonce, Payload { msg: &raw[1 + NONCE_BYTES..], aad: &aad }).ok())
             .ok_or(TokenError::Invalid)?;
         let framed = codec::unpack(&packed)?;
         if framed.len() < 8 {
@@ -230,7 +228,8 @@ mod tests {
         clock.advance(Duration::from_secs(2));
         assert_eq!(s.open(TokenKind::Call, "p.v1", ALICE, &t), Err(TokenError::Expired));
         assert_eq!(s.open(TokenKind::Call, "p.v1", BOB, &t), Err(TokenError::Invalid), "forgery is not 'expired'");
-        let forever = Sealer::new(Keyring::new(Key::from_bytes(&[7; 32]).unwrap()), Arc::new(clock.clone()), Duration::ZERO);
+        let forever =
+            Sealer::new(Keyring::new(Key::from_bytes(&[7; 32]).unwrap()), Arc::new(clock.clone()), Duration::ZERO);
         assert!(forever.open(TokenKind::Call, "p.v1", ALICE, &t).is_ok(), "ttl 0 disables expiry");
     }
 

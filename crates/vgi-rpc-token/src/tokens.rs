@@ -103,9 +103,8 @@ impl CursorToken {
 impl CallToken {
     /// Frame for sealing.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(
-            64 + self.call_state.len() + self.output_schema.len() + self.input_schema.len(),
-        ));
+        let mut w =
+            Writer(Vec::with_capacity(64 + self.call_state.len() + self.output_schema.len() + self.input_schema.len()));
         w.0.extend_from_slice(&self.call_id);
         w.bytes(self.method.as_bytes());
         w.bytes(&self.call_state);

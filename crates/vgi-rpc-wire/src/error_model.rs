@@ -119,7 +119,8 @@ pub fn encode_details(details: &[Value]) -> Option<String> {
     let mut seen: Vec<&str> = Vec::with_capacity(details.len());
     for d in details {
         let ty = d.get("@type")?.as_str()?;
-        let allowed = if ty.starts_with(keys::RESERVED_PREFIX) { DETAIL_CATALOG.contains(&ty) } else { ty.contains('.') };
+        let allowed =
+            if ty.starts_with(keys::RESERVED_PREFIX) { DETAIL_CATALOG.contains(&ty) } else { ty.contains('.') };
         if !allowed || seen.contains(&ty) {
             return None;
         }
@@ -133,7 +134,10 @@ pub fn encode_details(details: &[Value]) -> Option<String> {
 pub fn retry_info(delay_seconds: f64) -> Value {
     let mut m = Map::new();
     m.insert("@type".into(), "vgi_rpc.RetryInfo".into());
-    m.insert("retry_delay_seconds".into(), serde_json::Number::from_f64(delay_seconds).map_or(Value::Null, Value::Number));
+    m.insert(
+        "retry_delay_seconds".into(),
+        serde_json::Number::from_f64(delay_seconds).map_or(Value::Null, Value::Number),
+    );
     Value::Object(m)
 }
 
@@ -273,8 +277,16 @@ impl RemoteError {
             message: md.get(keys::LOG_MESSAGE).unwrap_or_default().to_owned(),
             traceback: extra_str("traceback").unwrap_or_default(),
             request_id: md.get(keys::REQUEST_ID).unwrap_or_default().to_owned(),
-            error_code: md.get(keys::ERROR_CODE).map(str::to_owned).or_else(|| extra_str("error_code")).unwrap_or_default(),
-            error_kind: md.get(keys::ERROR_KIND).map(str::to_owned).or_else(|| extra_str("error_kind")).unwrap_or_default(),
+            error_code: md
+                .get(keys::ERROR_CODE)
+                .map(str::to_owned)
+                .or_else(|| extra_str("error_code"))
+                .unwrap_or_default(),
+            error_kind: md
+                .get(keys::ERROR_KIND)
+                .map(str::to_owned)
+                .or_else(|| extra_str("error_kind"))
+                .unwrap_or_default(),
             error_details,
         }
     }

@@ -85,10 +85,9 @@ impl StreamReader {
     pub fn open_required<R: Read + ?Sized>(r: &mut R, limits: ReadLimits) -> Result<Self, WireError> {
         match Self::open(r, limits)? {
             Opened::Stream(s) => Ok(s),
-            Opened::Eof => Err(WireError::Io(std::io::Error::new(
-                ErrorKind::UnexpectedEof,
-                "the peer closed the connection",
-            ))),
+            Opened::Eof => {
+                Err(WireError::Io(std::io::Error::new(ErrorKind::UnexpectedEof, "the peer closed the connection")))
+            }
         }
     }
 

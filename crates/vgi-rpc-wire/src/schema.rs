@@ -78,8 +78,7 @@ impl From<SchemaRef> for EncodedSchema {
 }
 
 fn encode_schema_message(schema: &Schema, tracker: &mut DictionaryTracker) -> Vec<u8> {
-    let encoded =
-        IpcDataGenerator::default().schema_to_bytes_with_dictionary_tracker(schema, tracker, write_options());
+    let encoded = IpcDataGenerator::default().schema_to_bytes_with_dictionary_tracker(schema, tracker, write_options());
     let mut out = Vec::with_capacity(encoded.ipc_message.len() + 16);
     frame_message(&mut out, &encoded.ipc_message);
     out

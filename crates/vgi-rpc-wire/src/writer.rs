@@ -82,12 +82,8 @@ impl StreamWriter {
                 self.schema.fields()
             )));
         }
-        let (dictionaries, encoded) = IpcDataGenerator::default().encode(
-            batch,
-            &mut self.tracker,
-            write_options(),
-            &mut self.context,
-        )?;
+        let (dictionaries, encoded) =
+            IpcDataGenerator::default().encode(batch, &mut self.tracker, write_options(), &mut self.context)?;
         for dictionary in dictionaries {
             self.header.clear();
             frame_message(&mut self.header, &dictionary.ipc_message);

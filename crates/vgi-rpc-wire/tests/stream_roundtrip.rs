@@ -23,8 +23,12 @@ fn write_two_streams() -> Vec<u8> {
     w.write(&mut out, &int_batch(&[]), &Metadata::new()).unwrap();
     w.finish(&mut out).unwrap();
     let mut w = StreamWriter::begin(&mut out, EncodedSchema::empty()).unwrap();
-    w.write(&mut out, &RecordBatch::new_empty(EncodedSchema::empty().schema().clone()), &Metadata::new().with("x", "y"))
-        .unwrap();
+    w.write(
+        &mut out,
+        &RecordBatch::new_empty(EncodedSchema::empty().schema().clone()),
+        &Metadata::new().with("x", "y"),
+    )
+    .unwrap();
     w.finish(&mut out).unwrap();
     out
 }

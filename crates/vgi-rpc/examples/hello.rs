@@ -39,7 +39,9 @@ fn main() {
     let schema = Arc::new(Schema::new(vec![Field::new("i", DataType::Int64, false)]));
     let encoded = Arc::new(EncodedSchema::new(schema.clone()));
     let count = MethodDef::builder("count").param("n", DataType::Int64, false).doc("Count from 0 to n-1.").producer(
-        move |p, _| Ok(StreamResult::producer(encoded.clone(), Counter { next: 0, end: p.i64("n")?, schema: schema.clone() })),
+        move |p, _| {
+            Ok(StreamResult::producer(encoded.clone(), Counter { next: 0, end: p.i64("n")?, schema: schema.clone() }))
+        },
     );
     let server = Server::builder()
         .protocol(Protocol::new("hello.v1").version("1.0.0").method(greet).method(count))

@@ -15,6 +15,6 @@ pub use vgi_rpc_wire as wire;
 pub use vgi_rpc_stdio as stdio;
 
 pub use vgi_rpc_core::{
-    AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, MethodDef, MethodKind, Metadata,
+    AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, Metadata, MethodDef, MethodKind,
     OutputCollector, Params, ProducerState, Protocol, RpcError, Server, StreamResult, StreamState,
 };

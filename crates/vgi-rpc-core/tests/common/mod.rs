@@ -57,7 +57,12 @@ impl ExchangeState for Scale {
         if self.fail_on == Some(self.seen) {
             return Err(RpcError::runtime_error(format!("failed on exchange {}", self.seen)));
         }
-        let col = input.batch.column(0).as_any().downcast_ref::<Float64Array>().ok_or_else(|| RpcError::type_error("float64"))?;
+        let col = input
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .ok_or_else(|| RpcError::type_error("float64"))?;
         let scaled: Float64Array = col.iter().map(|v| v.map(|v| v * self.factor)).collect();
         out.emit_arrays(vec![Arc::new(scaled)])
     }
@@ -78,15 +83,12 @@ fn test_server_builder() -> vgi_rpc_core::ServerBuilder {
     let hs = header_schema.clone();
     let protocol = Protocol::new(PROTO)
         .version(VERSION)
-        .method(
-            MethodDef::builder("echo")
-                .param("value", DataType::Utf8, false)
-                .returns(DataType::Utf8, false)
-                .unary(|p, ctx| {
-                    ctx.client_log(LogLevel::Debug, "echoing");
-                    Ok(Some(p.value("value")?))
-                }),
-        )
+        .method(MethodDef::builder("echo").param("value", DataType::Utf8, false).returns(DataType::Utf8, false).unary(
+            |p, ctx| {
+                ctx.client_log(LogLevel::Debug, "echoing");
+                Ok(Some(p.value("value")?))
+            },
+        ))
         .method(MethodDef::builder("noop").unary(|_, _| Ok(None)))
         .method(
             MethodDef::builder("fail")
