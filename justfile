@@ -6,7 +6,8 @@ test:
 
 # Lints as CI runs them.
 lint:
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # Build the release conformance worker.
 worker:
