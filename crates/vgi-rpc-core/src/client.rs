@@ -216,8 +216,7 @@ impl<R: Read, W: Write> Client<R, W> {
                 }
             }
             if let Some(e) = error {
-                core.init_failed = true;
-                return Err(self.abandon(core, CallError::Remote(Box::new(e))));
+                return Err(self.abandon(CallError::Remote(Box::new(e))));
             }
             core.header = header;
         }
@@ -226,7 +225,7 @@ impl<R: Read, W: Write> Client<R, W> {
 
     /// After an init error, send an empty input stream so the server (which
     /// drains it) and this client stay in step.
-    fn abandon(&mut self, _core: StreamCore, err: CallError) -> CallError {
+    fn abandon(&mut self, err: CallError) -> CallError {
         let sent = StreamWriter::begin(&mut self.w, EncodedSchema::empty())
             .and_then(|s| s.finish(&mut self.w))
             .and_then(|_| self.w.flush().map_err(WireError::from));
@@ -278,7 +277,6 @@ struct StreamCore {
     input: Option<StreamWriter>,
     output: Option<StreamReader>,
     done: bool,
-    init_failed: bool,
 }
 
 impl StreamCore {
@@ -450,7 +448,7 @@ impl<R: Read, W: Write> ProducerSession<'_, R, W> {
 
 impl<R: Read, W: Write> Drop for ProducerSession<'_, R, W> {
     fn drop(&mut self) {
-        if !self.core.done && !self.core.init_failed {
+        if !self.core.done {
             let schema = self.tick_schema.clone();
             let _ = self.core.close(self.client, &schema);
         }
@@ -515,7 +513,7 @@ impl<R: Read, W: Write> ExchangeSession<'_, R, W> {
 
 impl<R: Read, W: Write> Drop for ExchangeSession<'_, R, W> {
     fn drop(&mut self) {
-        if !self.core.done && !self.core.init_failed {
+        if !self.core.done {
             let schema = Arc::new(Schema::empty());
             let _ = self.core.close(self.client, &schema);
         }
