@@ -2,9 +2,18 @@
 
 Supplies the fixtures ``vgi_rpc.conformance._pytest_suite`` asks for, backed
 by the Rust worker ``vgi-rpc-conformance``. It only supplies fixtures: no
-upstream test is subclassed, overridden, deselected or patched. Transports
-this port does not have yet are supplied as fixtures that skip, naming the
-missing capability, so they show up in the tally as skips rather than errors.
+upstream test is subclassed, overridden, deselected, xfailed or patched.
+
+The transport axis is the reference harness's own matrix (``TRANSPORTS``).
+A transport the Rust worker cannot serve yet stays in the matrix with the
+capability it lacks, so its tests are collected and reported as skips instead
+of silently vanishing from the tally. Adding a transport is one row in the
+table plus, for a new kind of worker, one session fixture that boots it.
+
+Optional fixtures the suite looks up by name (and skips without) are simply
+not defined until the worker can back them; fixtures the suite requests as
+plain arguments (``conformance_http_port`` and friends) are defined here and
+skip, naming the missing capability.
 """
 
 from __future__ import annotations
@@ -12,70 +21,98 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import shutil
+import socket
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from vgi_rpc.conformance import ConformanceService
+from vgi_rpc.conformance._resource_soak_pytest import ResourceSoakLimits, ResourceSoakTarget
 from vgi_rpc.introspect import ServiceDescription, introspect
 from vgi_rpc.rpc import SubprocessTransport, TcpTransport, UnixTransport, _RpcProxy, connect, tcp_connect, unix_connect
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = os.environ.get("VGI_RPC_WORKER", str(REPO / "target" / "release" / "vgi-rpc-conformance"))
-# Every worker hosts reflection, as the reference's conformance entry points do.
+# Every worker hosts reflection, as the reference's conformance entry points do
+# (tests/serve_conformance_*.py pass --describe).
 WORKER_ARGS = ["--describe"]
-
-# The byte-stream transports this port serves. HTTP joins with its issue.
-CONN_TRANSPORTS = ["pipe", "subprocess", "unix", "unix_threaded", "tcp"]
-RAW_TRANSPORTS = ["pipe", "subprocess", "unix", "unix_threaded", "tcp"]
+STARTUP_TIMEOUT = 30.0
 
 ConnFactory = Callable[..., contextlib.AbstractContextManager[Any]]
+
+
+# ---------------------------------------------------------------------------
+# Booting workers
+# ---------------------------------------------------------------------------
 
 
 def _worker(*args: str) -> list[str]:
     return [WORKER, *WORKER_ARGS, *args]
 
 
-@contextlib.contextmanager
-def _listening_worker(args: list[str], prefix: str, timeout: float = 30.0) -> Iterator[str]:
-    """Start a socket worker and yield the address from its discovery line."""
-    stderr = tempfile.TemporaryFile()
-    proc = subprocess.Popen(_worker(*args), stdout=subprocess.PIPE, stderr=stderr)
-    lines: queue.Queue[bytes] = queue.Queue(maxsize=1)
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline() if proc.stdout else b""), daemon=True).start()
-    try:
-        try:
-            line = lines.get(timeout=timeout).decode().strip()
-        except queue.Empty as exc:
-            raise RuntimeError(f"worker printed no {prefix} line within {timeout}s") from exc
-        if not line.startswith(prefix):
-            stderr.seek(0)
-            raise RuntimeError(f"worker said {line!r}; stderr: {stderr.read().decode(errors='replace')}")
-        yield line[len(prefix) :]
-    finally:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def _listening_worker(args: list[str], prefix: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Start a socket worker; yield it and the address from its discovery line (``UNIX:…`` / ``TCP:…``)."""
+    stderr = tempfile.TemporaryFile()
+    proc = subprocess.Popen(_worker(*args), stdout=subprocess.PIPE, stderr=stderr)
+    lines: queue.Queue[bytes] = queue.Queue(maxsize=1)
+    threading.Thread(target=lambda: lines.put(proc.stdout.readline() if proc.stdout else b""), daemon=True).start()
+    try:
+        try:
+            line = lines.get(timeout=STARTUP_TIMEOUT).decode(errors="replace").strip()
+        except queue.Empty as exc:
+            raise RuntimeError(f"{args}: worker printed no {prefix} line within {STARTUP_TIMEOUT}s") from exc
+        if not line.startswith(prefix):
+            proc.wait(timeout=5)
+            stderr.seek(0)
+            raise RuntimeError(f"{args}: worker said {line!r}; stderr: {stderr.read().decode(errors='replace')}")
+        yield proc, line[len(prefix) :]
+    finally:
+        _stop(proc)
         if proc.stdout is not None:
             proc.stdout.close()
         stderr.close()
 
 
-def _socket_path(name: str) -> str:
-    return os.path.join(tempfile.mkdtemp(prefix="vgi-"), f"{name}.sock")
+@contextlib.contextmanager
+def _unix_worker(name: str, *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    # Short path: sun_path is limited to ~107 bytes. Scratch lives in the
+    # root's own /tmp; the work tree is read-only.
+    directory = tempfile.mkdtemp(prefix="vgi-")
+    try:
+        with _listening_worker(["--unix", os.path.join(directory, f"{name}.sock"), *extra], "UNIX:") as started:
+            yield started
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _tcp_worker(*extra: str) -> Iterator[tuple[subprocess.Popen[bytes], tuple[str, int]]]:
+    with _listening_worker(["--tcp", "127.0.0.1:0", *extra], "TCP:") as (proc, addr):
+        host, _, port = addr.rpartition(":")
+        yield proc, (host, int(port))
 
 
 @pytest.fixture(scope="session")
 def conformance_subprocess() -> Iterator[SubprocessTransport]:
-    """One worker process shared by the whole session."""
+    """One worker process shared by the whole session (per xdist worker)."""
     transport = SubprocessTransport(_worker())
     yield transport
     transport.close()
@@ -83,49 +120,141 @@ def conformance_subprocess() -> Iterator[SubprocessTransport]:
 
 @pytest.fixture(scope="session")
 def conformance_unix_path() -> Iterator[str]:
-    with _listening_worker(["--unix", _socket_path("unix")], "UNIX:") as path:
+    with _unix_worker("unix") as (_, path):
         yield path
 
 
 @pytest.fixture(scope="session")
 def conformance_unix_threaded_path() -> Iterator[str]:
-    with _listening_worker(["--unix", _socket_path("unix-threaded"), "--threaded"], "UNIX:") as path:
+    with _unix_worker("unix-threaded", "--threaded") as (_, path):
         yield path
 
 
 @pytest.fixture(scope="session")
 def conformance_tcp_addr() -> Iterator[tuple[str, int]]:
-    with _listening_worker(["--tcp", "127.0.0.1:0", "--threaded"], "TCP:") as addr:
-        host, _, port = addr.rpartition(":")
-        yield host, int(port)
+    # The reference's TCP conformance worker is threaded too.
+    with _tcp_worker("--threaded") as (_, addr):
+        yield addr
+
+
+# ---------------------------------------------------------------------------
+# The transport matrix
+# ---------------------------------------------------------------------------
+
+Connect = Callable[[pytest.FixtureRequest, type, Any], contextlib.AbstractContextManager[Any]]
+Describe = Callable[[pytest.FixtureRequest], ServiceDescription]
+
+
+@contextlib.contextmanager
+def _shared_subprocess(request: pytest.FixtureRequest, protocol: type, on_log: Any) -> Iterator[Any]:
+    yield _RpcProxy(protocol, request.getfixturevalue("conformance_subprocess"), on_log)
+
+
+def _unix(fixture: str) -> tuple[Connect, Describe]:
+    def conn(request: pytest.FixtureRequest, protocol: type, on_log: Any) -> Any:
+        return unix_connect(protocol, request.getfixturevalue(fixture), on_log=on_log)
+
+    def describe(request: pytest.FixtureRequest) -> ServiceDescription:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(request.getfixturevalue(fixture))
+        except BaseException:
+            sock.close()
+            raise
+        transport = UnixTransport(sock)
+        try:
+            return introspect(transport)
+        finally:
+            transport.close()
+
+    return conn, describe
+
+
+def _tcp_conn(request: pytest.FixtureRequest, protocol: type, on_log: Any) -> Any:
+    host, port = request.getfixturevalue("conformance_tcp_addr")
+    return tcp_connect(protocol, host, port, on_log=on_log)
+
+
+def _tcp_describe(request: pytest.FixtureRequest) -> ServiceDescription:
+    transport = TcpTransport(socket.create_connection(request.getfixturevalue("conformance_tcp_addr")))
+    try:
+        return introspect(transport)
+    finally:
+        transport.close()
+
+
+def _subprocess_describe(request: pytest.FixtureRequest) -> ServiceDescription:
+    return introspect(request.getfixturevalue("conformance_subprocess"))
+
+
+def _pipe_describe(_request: pytest.FixtureRequest) -> ServiceDescription:
+    transport = SubprocessTransport(_worker())
+    try:
+        return introspect(transport)
+    finally:
+        transport.close()
+
+
+@dataclass(frozen=True)
+class Transport:
+    name: str
+    # Persistent byte stream: also part of ``conformance_raw_conn``.
+    byte_stream: bool
+    connect: Connect | None = None
+    describe: Describe | None = None
+    # When the worker cannot serve this transport yet: the capability it lacks.
+    missing: str | None = None
+
+
+_UNIX, _UNIX_DESCRIBE = _unix("conformance_unix_path")
+_UNIX_THREADED, _UNIX_THREADED_DESCRIBE = _unix("conformance_unix_threaded_path")
+
+# The reference conftest's matrix, in its order.
+TRANSPORTS = [
+    # A fresh worker process per connection.
+    Transport("pipe", True, lambda _r, p, log: connect(p, _worker(), on_log=log), _pipe_describe),
+    # One worker process for the session; every connection shares its pipes.
+    Transport("subprocess", True, _shared_subprocess, _subprocess_describe),
+    Transport("http", False, missing="HTTP transport (worker --http)"),
+    Transport(
+        "http_externalize_always",
+        False,
+        missing="HTTP transport with external storage (worker --http --fake-storage --externalize-threshold)",
+    ),
+    Transport("unix", True, _UNIX, _UNIX_DESCRIBE),
+    Transport("unix_threaded", True, _UNIX_THREADED, _UNIX_THREADED_DESCRIBE),
+    Transport(
+        "unix_launcher",
+        True,
+        missing="vgi_rpc.launcher worker contract (run_server flags --unix PATH --idle-timeout SEC)",
+    ),
+    Transport("tcp", True, _tcp_conn, _tcp_describe),
+]
+BY_NAME = {t.name: t for t in TRANSPORTS}
+
+
+def _params(transports: list[Transport]) -> list[Any]:
+    """Fixture params; a transport the worker lacks is collected with a skip mark naming the capability."""
+
+    def marks(t: Transport) -> list[Any]:
+        return [pytest.mark.skip(reason=f"transport {t.name}: the Rust worker lacks {t.missing}")] if t.missing else []
+
+    return [pytest.param(t.name, marks=marks(t)) for t in transports]
 
 
 def _connect(request: pytest.FixtureRequest, transport: str, protocol: type, on_log: Any) -> Any:
     """A context manager yielding a proxy for *protocol* on *transport*'s worker."""
-    if transport == "pipe":
-        # A fresh worker per connection.
-        return connect(protocol, _worker(), on_log=on_log)
-    if transport == "subprocess":
-        shared = request.getfixturevalue("conformance_subprocess")
-
-        @contextlib.contextmanager
-        def _shared() -> Iterator[Any]:
-            yield _RpcProxy(protocol, shared, on_log)
-
-        return _shared()
-    if transport == "unix":
-        return unix_connect(protocol, request.getfixturevalue("conformance_unix_path"), on_log=on_log)
-    if transport == "unix_threaded":
-        return unix_connect(protocol, request.getfixturevalue("conformance_unix_threaded_path"), on_log=on_log)
-    if transport == "tcp":
-        host, port = request.getfixturevalue("conformance_tcp_addr")
-        return tcp_connect(protocol, host, port, on_log=on_log)
-    pytest.skip(f"transport {transport!r} is not implemented by the Rust worker yet")
+    entry = BY_NAME.get(transport)
+    if entry is None:
+        raise ValueError(f"no conformance transport named {transport!r}")
+    if entry.connect is None:
+        pytest.skip(f"transport {transport}: the Rust worker lacks {entry.missing}")
+    return entry.connect(request, protocol, on_log)
 
 
-@pytest.fixture(params=CONN_TRANSPORTS)
+@pytest.fixture(params=_params(TRANSPORTS))
 def conformance_conn(request: pytest.FixtureRequest) -> ConnFactory:
-    """Factory of ConformanceService connections, one per transport."""
+    """Factory of ConformanceService connections, one parametrization per transport."""
 
     def factory(on_log: Any = None) -> contextlib.AbstractContextManager[Any]:
         return _connect(request, request.param, ConformanceService, on_log)
@@ -133,7 +262,7 @@ def conformance_conn(request: pytest.FixtureRequest) -> ConnFactory:
     return factory
 
 
-@pytest.fixture(params=RAW_TRANSPORTS)
+@pytest.fixture(params=_params([t for t in TRANSPORTS if t.byte_stream]))
 def conformance_raw_conn(request: pytest.FixtureRequest) -> ConnFactory:
     """Persistent byte-stream connections for raw-wire tests."""
 
@@ -153,78 +282,83 @@ def conformance_protocol_connector(request: pytest.FixtureRequest) -> Callable[.
     return connector
 
 
-@pytest.fixture(params=CONN_TRANSPORTS)
+@pytest.fixture(params=_params(TRANSPORTS))
 def conformance_describe(request: pytest.FixtureRequest) -> ServiceDescription:
-    """The worker's description, fetched over each transport."""
-    import socket
-
-    param = request.param
-    if param == "pipe":
-        transport = SubprocessTransport(_worker())
-        try:
-            return introspect(transport)
-        finally:
-            transport.close()
-    if param == "subprocess":
-        return introspect(request.getfixturevalue("conformance_subprocess"))
-    if param in ("unix", "unix_threaded"):
-        path = request.getfixturevalue("conformance_unix_path" if param == "unix" else "conformance_unix_threaded_path")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(path)
-        unix = UnixTransport(sock)
-        try:
-            return introspect(unix)
-        finally:
-            unix.close()
-    host, port = request.getfixturevalue("conformance_tcp_addr")
-    tcp = TcpTransport(socket.create_connection((host, port)))
-    try:
-        return introspect(tcp)
-    finally:
-        tcp.close()
+    """The worker's description, fetched over the wire on each transport."""
+    entry = BY_NAME[request.param]
+    assert entry.describe is not None
+    return entry.describe(request)
 
 
-def _no_http(capability: str) -> None:
+# ---------------------------------------------------------------------------
+# Optional groups backed by the Rust worker
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def conformance_resource_soak_target() -> Iterator[ResourceSoakTarget]:
+    """An isolated threaded Unix-socket worker, sampled by pid.
+
+    The reference samples its HTTP worker; the contract only asks for one
+    worker process and fresh connections to it, which the threaded Unix
+    worker gives (a thread per connection, so thread growth is observable).
+    The limits are the contract's defaults.
+    """
+    with _unix_worker("soak", "--threaded") as (proc, path):
+        yield ResourceSoakTarget(
+            name="rust-unix-threaded",
+            pid=proc.pid,
+            connect=lambda: unix_connect(ConformanceService, path),
+            limits=ResourceSoakLimits(),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Required-by-argument fixtures the worker cannot back yet
+# ---------------------------------------------------------------------------
+
+
+def _missing(capability: str) -> None:
     pytest.skip(f"{capability}: the Rust worker has no HTTP transport yet")
 
 
 @pytest.fixture(scope="session")
 def conformance_http_port() -> int:
-    _no_http("HTTP transport")
+    _missing("HTTP transport")
     raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="class")
 def conformance_http_auth_port() -> int:
-    _no_http("HTTP authentication (reject-all auth worker)")
+    _missing("HTTP authentication (reject-all auth worker)")
     raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="class")
 def conformance_http_with_storage_port() -> int:
-    _no_http("HTTP worker with external storage")
+    _missing("HTTP worker with external storage")
     raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="class")
 def conformance_http_strict_cap_port() -> int:
-    _no_http("HTTP strict response caps")
+    _missing("HTTP strict response caps")
     raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="class")
 def conformance_http_externalized_cap_port() -> int:
-    _no_http("HTTP externalized-response cap")
+    _missing("HTTP externalized-response cap")
     raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="class")
 def conformance_http_with_zstd_storage_port() -> int:
-    _no_http("HTTP worker with zstd external storage")
+    _missing("HTTP worker with zstd external storage")
     raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="class")
 def conformance_http_external_security_port() -> int:
-    _no_http("HTTP worker with external-fetch security settings")
+    _missing("HTTP worker with external-fetch security settings")
     raise AssertionError("unreachable")
