@@ -10,6 +10,7 @@ pub mod cli;
 pub mod pipe_size;
 pub mod shutdown;
 mod socket_server;
+pub mod spin;
 pub mod stdio;
 pub mod subprocess;
 pub mod tcp;

@@ -1,12 +1,13 @@
 //! Serving one connection on this process's stdin / stdout.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter};
+use std::io::{self, BufReader, BufWriter, Read};
 use std::os::fd::AsFd;
 
 use vgi_rpc_core::{serve_connection, ConnectionInfo, Server};
 
 use crate::pipe_size::enlarge_pipe;
+use crate::spin::{SpinReader, DEFAULT_SPIN};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 /// Errors from stdio serving.
@@ -28,6 +29,10 @@ pub fn serve_stdio(server: &Server) -> Result<(), StdioError> {
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     enlarge_pipe(&stdin);
     enlarge_pipe(&stdout);
+    let stdin: Box<dyn Read + Send> = match SpinReader::new(stdin, DEFAULT_SPIN) {
+        Ok(spinning) => Box::new(spinning),
+        Err(plain) => Box::new(plain),
+    };
     let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdin));
     let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdout));
     serve_connection(server, &mut reader, &mut writer, &ConnectionInfo::default())?;

@@ -1,16 +1,18 @@
 //! A client that spawns a worker process and talks to it over its pipes.
 
 use std::ffi::OsStr;
-use std::io::{self, BufReader, BufWriter};
+use std::io::{self, BufReader, BufWriter, Read};
 use std::ops::{Deref, DerefMut};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 
 use vgi_rpc_core::Client;
 
 use crate::pipe_size::enlarge_pipe;
+use crate::spin::{SpinReader, DEFAULT_SPIN};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
-type PipeClient = Client<BufReader<ClampedReader<ChildStdout>>, BufWriter<ClampedWriter<ChildStdin>>>;
+/// The client type over a child's pipes (reads spin briefly before blocking).
+pub type PipeClient = Client<BufReader<ClampedReader<Box<dyn Read + Send>>>, BufWriter<ClampedWriter<ChildStdin>>>;
 
 /// A worker subprocess and a client connected to its stdin/stdout.
 ///
@@ -40,6 +42,10 @@ impl SubprocessClient {
         let stdout = child.stdout.take().ok_or_else(|| io::Error::other("child has no stdout pipe"))?;
         enlarge_pipe(&stdin);
         enlarge_pipe(&stdout);
+        let stdout: Box<dyn Read + Send> = match SpinReader::new(stdout, DEFAULT_SPIN) {
+            Ok(spinning) => Box::new(spinning),
+            Err(plain) => Box::new(plain),
+        };
         let client = Client::new(
             BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdout)),
             BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdin)),
