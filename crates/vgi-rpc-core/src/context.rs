@@ -90,14 +90,13 @@ impl CallContext {
 
     /// A context for the next stream turn: same call, new batch metadata, no logs.
     pub fn for_turn(&self, request_metadata: Metadata) -> Self {
-        Self {
-            request_id: self.request_id.clone(),
-            server_id: self.server_id.clone(),
-            protocol: self.protocol.clone(),
-            method: self.method.clone(),
-            auth: self.auth.clone(),
+        Self::new(
+            self.request_id.clone(),
+            self.server_id.clone(),
+            self.protocol.clone(),
+            self.method.clone(),
+            self.auth.clone(),
             request_metadata,
-            logs: Mutex::new(Vec::new()),
-        }
+        )
     }
 }

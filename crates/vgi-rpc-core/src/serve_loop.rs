@@ -81,6 +81,11 @@ impl Reply<'_> {
         msg.to_metadata(Some(self.server_id), with_request_id.then_some(self.request_id))
     }
 
+    /// Answer a request whose IPC could not be decoded.
+    fn invalid_ipc<W: Write + ?Sized>(&self, w: &mut W, e: &WireError, primary: &str) -> Result<(), WireError> {
+        self.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), primary, "")
+    }
+
     /// A complete stream holding only an error batch.
     fn error_stream<W: Write + ?Sized>(
         &self,
@@ -153,13 +158,8 @@ impl Session<'_> {
             Ok(Opened::Stream(s)) => s,
             Err(e) if e.is_disconnect() => return Ok(Flow::Closed),
             Err(e) => {
-                let _ = reply.error_stream(
-                    w,
-                    EncodedSchema::empty(),
-                    &RpcError::new("ArrowInvalid", e.to_string()),
-                    primary,
-                    "",
-                );
+                // Best effort: the stream is unreadable, so the connection ends.
+                let _ = reply.invalid_ipc(w, &e, primary);
                 return Err(e);
             }
         };
@@ -167,24 +167,12 @@ impl Session<'_> {
             Ok(first) => first,
             Err(e) if e.framing_intact() => {
                 reader.drain(r)?;
-                reply.error_stream(
-                    w,
-                    EncodedSchema::empty(),
-                    &RpcError::new("ArrowInvalid", e.to_string()),
-                    primary,
-                    "",
-                )?;
+                reply.invalid_ipc(w, &e, primary)?;
                 return Ok(Flow::Continue);
             }
             Err(e) => {
                 if !e.is_disconnect() {
-                    let _ = reply.error_stream(
-                        w,
-                        EncodedSchema::empty(),
-                        &RpcError::new("ArrowInvalid", e.to_string()),
-                        primary,
-                        "",
-                    );
+                    let _ = reply.invalid_ipc(w, &e, primary);
                 }
                 return Err(e);
             }
