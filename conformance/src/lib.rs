@@ -20,6 +20,8 @@ pub struct ConformanceOptions {
     pub describe: bool,
     /// Append access-log records (JSON Lines) to this file.
     pub access_log: Option<PathBuf>,
+    /// A fixed server id (default: random per process).
+    pub server_id: Option<String>,
 }
 
 /// Why the conformance server could not be built.
@@ -46,6 +48,9 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
         .protocol(methods::conformance_protocol())
         .protocol(methods::secondary_protocol())
         .reflection(options.describe);
+    if let Some(id) = &options.server_id {
+        builder = builder.server_id(id.clone());
+    }
     if let Some(path) = &options.access_log {
         let file = OpenOptions::new()
             .create(true)

@@ -3,8 +3,10 @@
 //! stdin/stdout and writes nothing else to stdout.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
+use vgi_rpc::http::cli::HttpArgs;
 use vgi_rpc::stdio::cli::TransportArgs;
 use vgi_rpc::stdio::serve_worker;
 use vgi_rpc_conformance::{build_server, ConformanceOptions};
@@ -17,6 +19,11 @@ struct Args {
     /// Serve over HTTP.
     #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0", group = "transport")]
     http: Option<u16>,
+    #[command(flatten)]
+    http_args: HttpArgs,
+    /// A fixed server id for logs and error batches (default: random).
+    #[arg(long, value_name = "ID")]
+    server_id: Option<String>,
     /// Register the vgi_rpc.Reflection.v1 binding.
     #[arg(long)]
     describe: bool,
@@ -47,9 +54,6 @@ fn main() -> ExitCode {
     if args.fake_storage.is_some() {
         return fail("--fake-storage: external storage is not implemented in this worker yet");
     }
-    if args.http.is_some() {
-        return fail("--http: the HTTP transport is not implemented in this worker yet");
-    }
     let listen = match args.transport.listen() {
         Ok(l) => l,
         Err(e) => return fail(&e),
@@ -57,13 +61,38 @@ fn main() -> ExitCode {
     // --access-log-debug is accepted for compatibility: no level ever logs
     // payload values, so DEBUG records carry the same fields.
     let _ = args.access_log_debug;
-    let options = ConformanceOptions { describe: args.describe, access_log: args.access_log.clone().map(Into::into) };
+    let options = ConformanceOptions {
+        describe: args.describe,
+        access_log: args.access_log.clone().map(Into::into),
+        server_id: args.server_id.clone(),
+    };
     let server = match build_server(&options) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
+    if args.http.is_some() {
+        return serve_http(server, &args);
+    }
     match serve_worker(&server, &listen, args.transport.socket_options()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// `--http [PORT]`: bind, print `PORT:<n>`, serve until SIGTERM/SIGINT.
+fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
+    let (addr, config) = match (args.http_args.bind_addr(args.http), args.http_args.config()) {
+        (Ok(addr), Ok(config)) => (addr, config),
+        (Err(e), _) | (_, Err(e)) => return fail(&e),
+    };
+    let announce = |bound: std::net::SocketAddr| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "PORT:{}", bound.port());
+        let _ = out.flush();
+    };
+    match vgi_rpc::http::serve_http(Arc::new(server), config, addr, announce) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
     }
 }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::DataType;
+use serde::{Deserialize, Serialize};
+use vgi_rpc::core::state_codec::{encode_state, producer_decoder};
 use vgi_rpc::core::wire::EncodedSchema;
 use vgi_rpc::{CallContext, LogLevel, Metadata, MethodDef, OutputCollector, ProducerState, RpcError, StreamResult};
 
@@ -22,6 +24,7 @@ fn counter_batch(start: i64, rows: i64) -> Result<RecordBatch, RpcError> {
 }
 
 /// `{index, value}` batches of one row, `count` of them; optional log per batch.
+#[derive(Serialize, Deserialize)]
 struct Counting {
     current: i64,
     count: i64,
@@ -29,6 +32,10 @@ struct Counting {
 }
 
 impl ProducerState for Counting {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.count {
             return out.finish();
@@ -43,6 +50,7 @@ impl ProducerState for Counting {
 }
 
 /// `batch_count` batches of `rows_per_batch` rows.
+#[derive(Serialize, Deserialize)]
 struct Large {
     current: i64,
     rows: i64,
@@ -50,6 +58,10 @@ struct Large {
 }
 
 impl ProducerState for Large {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.batches {
             return out.finish();
@@ -60,12 +72,17 @@ impl ProducerState for Large {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct TickMetadata {
     current: i64,
     count: i64,
 }
 
 impl ProducerState for TickMetadata {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, ctx: &CallContext) -> Result<(), RpcError> {
         let seen = ctx.request_metadata().get("vgi.conformance.tick").unwrap_or("").to_owned();
         let batch = RecordBatch::try_new(
@@ -81,6 +98,7 @@ impl ProducerState for TickMetadata {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Annotated {
     current: i64,
     count: i64,
@@ -88,6 +106,10 @@ struct Annotated {
 }
 
 impl ProducerState for Annotated {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.count {
             return out.finish();
@@ -105,12 +127,17 @@ impl ProducerState for Annotated {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct ErrorAfter {
     current: i64,
     limit: i64,
 }
 
 impl ProducerState for ErrorAfter {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.limit {
             return Err(RpcError::runtime_error(format!("intentional error after {} batches", self.limit)));
@@ -122,12 +149,17 @@ impl ProducerState for ErrorAfter {
 }
 
 /// Emits one batch of `rows` rows then finishes (single and oversized producers).
+#[derive(Serialize, Deserialize)]
 struct Once {
     rows: i64,
     emitted: bool,
 }
 
 impl ProducerState for Once {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.emitted {
             return out.finish();
@@ -137,15 +169,19 @@ impl ProducerState for Once {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Dynamic {
     current: i64,
     count: i64,
-    schema: SchemaRef,
     strings: bool,
     floats: bool,
 }
 
 impl ProducerState for Dynamic {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.count {
             return out.finish();
@@ -157,17 +193,22 @@ impl ProducerState for Dynamic {
         if self.floats {
             cols.push(Arc::new(Float64Array::from(vec![self.current as f64 * 1.5])));
         }
-        out.emit(RecordBatch::try_new(self.schema.clone(), cols)?)?;
+        out.emit(RecordBatch::try_new(out.schema().clone(), cols)?)?;
         self.current += 1;
         Ok(())
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Cancellable {
     current: i64,
 }
 
 impl ProducerState for Cancellable {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         cancel_probe::bump(Counter::Produce);
         out.emit(counter_batch(self.current, 1)?)?;
@@ -180,9 +221,14 @@ impl ProducerState for Cancellable {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct NoSession;
 
 impl ProducerState for NoSession {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, _out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         Err(RpcError::runtime_error("no sticky counter bound to this request"))
     }
@@ -203,19 +249,31 @@ fn counter_out() -> Arc<EncodedSchema> {
 pub fn methods() -> Vec<MethodDef> {
     let i64p = DataType::Int64;
     vec![
-        MethodDef::builder("produce_n").param("count", i64p.clone(), false).producer(|p, _| {
-            Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: false }))
-        }),
-        MethodDef::builder("produce_tick_metadata").param("count", i64p.clone(), false).producer(|p, _| {
-            Ok(StreamResult::producer(TICK_SEEN.encoded.clone(), TickMetadata { current: 0, count: p.i64("count")? }))
-        }),
+        MethodDef::builder("produce_n")
+            .param("count", i64p.clone(), false)
+            .state_decoder(producer_decoder::<Counting>())
+            .producer(|p, _| {
+                Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: false }))
+            }),
+        MethodDef::builder("produce_tick_metadata")
+            .param("count", i64p.clone(), false)
+            .state_decoder(producer_decoder::<TickMetadata>())
+            .producer(|p, _| {
+                Ok(StreamResult::producer(
+                    TICK_SEEN.encoded.clone(),
+                    TickMetadata { current: 0, count: p.i64("count")? },
+                ))
+            }),
         MethodDef::builder("produce_empty")
+            .state_decoder(producer_decoder::<Counting>())
             .producer(|_, _| Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: 0, log: false }))),
         MethodDef::builder("produce_single")
+            .state_decoder(producer_decoder::<Once>())
             .producer(|_, _| Ok(StreamResult::producer(counter_out(), Once { rows: 1, emitted: false }))),
         MethodDef::builder("produce_large_batches")
             .param("rows_per_batch", i64p.clone(), false)
             .param("batch_count", i64p.clone(), false)
+            .state_decoder(producer_decoder::<Large>())
             .producer(|p, _| {
                 Ok(StreamResult::producer(
                     counter_out(),
@@ -225,28 +283,40 @@ pub fn methods() -> Vec<MethodDef> {
         MethodDef::builder("produce_annotated_batches")
             .param("count", i64p.clone(), false)
             .param("rows_per_batch", i64p.clone(), false)
+            .state_decoder(producer_decoder::<Annotated>())
             .producer(|p, _| {
                 Ok(StreamResult::producer(
                     VALUE_I64.encoded.clone(),
                     Annotated { current: 0, count: p.i64("count")?, rows: p.i64("rows_per_batch")?.max(0) },
                 ))
             }),
-        MethodDef::builder("produce_with_logs").param("count", i64p.clone(), false).producer(|p, _| {
-            Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: true }))
-        }),
-        MethodDef::builder("produce_error_mid_stream").param("emit_before_error", i64p.clone(), false).producer(
-            |p, _| {
+        MethodDef::builder("produce_with_logs")
+            .param("count", i64p.clone(), false)
+            .state_decoder(producer_decoder::<Counting>())
+            .producer(|p, _| {
+                Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: true }))
+            }),
+        MethodDef::builder("produce_error_mid_stream")
+            .param("emit_before_error", i64p.clone(), false)
+            .state_decoder(producer_decoder::<ErrorAfter>())
+            .producer(|p, _| {
                 Ok(StreamResult::producer(counter_out(), ErrorAfter { current: 0, limit: p.i64("emit_before_error")? }))
-            },
-        ),
+            }),
         MethodDef::builder("produce_error_on_init")
             .producer(|_, _| Err(RpcError::runtime_error("intentional init error"))),
-        MethodDef::builder("produce_oversized_batch").param("rows_per_batch", i64p.clone(), false).producer(|p, _| {
-            Ok(StreamResult::producer(counter_out(), Once { rows: p.i64("rows_per_batch")?.max(0), emitted: false }))
-        }),
+        MethodDef::builder("produce_oversized_batch")
+            .param("rows_per_batch", i64p.clone(), false)
+            .state_decoder(producer_decoder::<Once>())
+            .producer(|p, _| {
+                Ok(StreamResult::producer(
+                    counter_out(),
+                    Once { rows: p.i64("rows_per_batch")?.max(0), emitted: false },
+                ))
+            }),
         MethodDef::builder("produce_with_header")
             .param("count", i64p.clone(), false)
             .header(CONFORMANCE_HEADER.schema.clone())
+            .state_decoder(producer_decoder::<Counting>())
             .producer(|p, _| {
                 let count = p.i64("count")?;
                 Ok(StreamResult::producer(counter_out(), Counting { current: 0, count, log: false })
@@ -255,6 +325,7 @@ pub fn methods() -> Vec<MethodDef> {
         MethodDef::builder("produce_with_header_and_logs")
             .param("count", i64p.clone(), false)
             .header(CONFORMANCE_HEADER.schema.clone())
+            .state_decoder(producer_decoder::<Counting>())
             .producer(|p, ctx| {
                 let count = p.i64("count")?;
                 ctx.client_log(LogLevel::Info, "stream init log");
@@ -262,11 +333,13 @@ pub fn methods() -> Vec<MethodDef> {
                     .with_header(conformance_header(count, format!("producing {count} with logs"))?))
             }),
         MethodDef::builder("cancellable_producer")
+            .state_decoder(producer_decoder::<Cancellable>())
             .producer(|_, _| Ok(StreamResult::producer(counter_out(), Cancellable { current: 0 }))),
         MethodDef::builder("produce_with_rich_header")
             .param("seed", i64p.clone(), false)
             .param("count", i64p.clone(), false)
             .header(RICH_HEADER.schema.clone())
+            .state_decoder(producer_decoder::<Counting>())
             .producer(|p, _| {
                 Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: false })
                     .with_header(build_rich_header(p.i64("seed")?)?))
@@ -277,15 +350,17 @@ pub fn methods() -> Vec<MethodDef> {
             .param("include_strings", DataType::Boolean, false)
             .param("include_floats", DataType::Boolean, false)
             .header(RICH_HEADER.schema.clone())
+            .state_decoder(producer_decoder::<Dynamic>())
             .producer(|p, _| {
                 let (strings, floats) = (p.bool("include_strings")?, p.bool("include_floats")?);
                 let schema = dynamic_schema(strings, floats);
-                let state = Dynamic { current: 0, count: p.i64("count")?, schema: schema.clone(), strings, floats };
+                let state = Dynamic { current: 0, count: p.i64("count")?, strings, floats };
                 Ok(StreamResult::producer(Arc::new(EncodedSchema::new(schema)), state)
                     .with_header(build_rich_header(p.i64("seed")?)?))
             }),
         MethodDef::builder("stream_session_counter")
             .param("count", i64p, false)
+            .state_decoder(producer_decoder::<NoSession>())
             .producer(|_, _| Ok(StreamResult::producer(VALUE_I64.encoded.clone(), NoSession))),
     ]
 }

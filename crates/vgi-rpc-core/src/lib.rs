@@ -27,10 +27,13 @@ pub mod params;
 pub mod protocol;
 pub mod protocol_hash;
 pub mod reflection;
+pub(crate) mod reply;
 pub mod serve_loop;
 pub mod server;
 pub mod state_codec;
+pub mod stateless;
 pub mod stream;
+pub(crate) mod turn;
 pub mod type_tokens;
 
 pub use access_log::AccessLog;

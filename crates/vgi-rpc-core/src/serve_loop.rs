@@ -10,7 +10,6 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use arrow_array::{new_null_array, RecordBatch};
-use arrow_schema::{Schema, SchemaRef};
 use vgi_rpc_wire::reader::Opened;
 use vgi_rpc_wire::{keys, EncodedSchema, Metadata, Request, SchemaCache, StreamReader, StreamWriter, WireError};
 
@@ -20,7 +19,9 @@ use crate::dispatch::{
 use crate::hook::{CallInfo, CallOutcome, CallStats};
 use crate::method::Handler;
 use crate::output::{conform, Emitted};
-use crate::stream::{InputBatch, StreamState};
+use crate::reply::{write_logs, Reply};
+use crate::stream::StreamState;
+use crate::turn;
 use crate::{AuthContext, CallContext, MethodDef, MethodKind, OutputCollector, Params, Protocol, RpcError, Server};
 
 /// What a transport knows about the connection being served.
@@ -63,44 +64,6 @@ struct Session<'a> {
     conn: &'a ConnectionInfo,
     /// Request schemas repeat call after call; decode each once.
     schemas: SchemaCache,
-}
-
-/// Where a response goes and who it is for.
-struct Reply<'a> {
-    server_id: &'a str,
-    request_id: &'a str,
-    tracebacks: bool,
-}
-
-impl Reply<'_> {
-    fn error_metadata(&self, err: &RpcError, protocol: &str, method: &str) -> Metadata {
-        err.to_payload(protocol, method).to_metadata(Some(self.server_id), Some(self.request_id), self.tracebacks)
-    }
-
-    fn log_metadata(&self, msg: &vgi_rpc_wire::log::LogMessage, with_request_id: bool) -> Metadata {
-        msg.to_metadata(Some(self.server_id), with_request_id.then_some(self.request_id))
-    }
-
-    /// Answer a request whose IPC could not be decoded.
-    fn invalid_ipc<W: Write + ?Sized>(&self, w: &mut W, e: &WireError, primary: &str) -> Result<(), WireError> {
-        self.error_stream(w, EncodedSchema::empty(), &RpcError::new("ArrowInvalid", e.to_string()), primary, "")
-    }
-
-    /// A complete stream holding only an error batch.
-    fn error_stream<W: Write + ?Sized>(
-        &self,
-        w: &mut W,
-        schema: &EncodedSchema,
-        err: &RpcError,
-        protocol: &str,
-        method: &str,
-    ) -> Result<(), WireError> {
-        let mut out = StreamWriter::begin(w, schema)?;
-        out.write(w, &RecordBatch::new_empty(schema.schema().clone()), &self.error_metadata(err, protocol, method))?;
-        out.finish(w)?;
-        w.flush()?;
-        Ok(())
-    }
 }
 
 impl Session<'_> {
@@ -280,23 +243,9 @@ impl Session<'_> {
 }
 
 /// How a served call ended, for hooks.
-struct Done {
-    error: Option<RpcError>,
-    cancelled: bool,
-}
-
-fn write_logs<W: Write + ?Sized>(
-    w: &mut W,
-    out: &mut StreamWriter,
-    empty: &RecordBatch,
-    reply: &Reply<'_>,
-    logs: Vec<vgi_rpc_wire::log::LogMessage>,
-    with_request_id: bool,
-) -> Result<(), WireError> {
-    for msg in logs {
-        out.write(w, empty, &reply.log_metadata(&msg, with_request_id))?;
-    }
-    Ok(())
+pub(crate) struct Done {
+    pub(crate) error: Option<RpcError>,
+    pub(crate) cancelled: bool,
 }
 
 fn unary_batch(def: &MethodDef, value: Option<arrow_array::ArrayRef>) -> Result<RecordBatch, RpcError> {
@@ -332,7 +281,7 @@ fn unary_batch(def: &MethodDef, value: Option<arrow_array::ArrayRef>) -> Result<
     RecordBatch::try_new(schema, vec![column]).map_err(RpcError::from)
 }
 
-fn serve_unary<W: Write + ?Sized>(
+pub(crate) fn serve_unary<W: Write + ?Sized>(
     w: &mut W,
     reply: &Reply<'_>,
     protocol: &Protocol,
@@ -367,27 +316,6 @@ fn drain_input_stream<R: Read + ?Sized>(r: &mut R, server: &Server) -> Result<()
         Opened::Eof => Ok(()),
         Opened::Stream(mut s) => s.drain(r),
     }
-}
-
-/// Reconcile an input batch with the declared input schema: reorder and
-/// cast compatible columns; refuse a different field set.
-fn coerce_input(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, RpcError> {
-    if batch.schema_ref().fields() == target.fields() {
-        return Ok(batch);
-    }
-    let mismatch = || {
-        RpcError::type_error(format!(
-            "Input schema mismatch: expected {}, got {}",
-            crate::dispatch::format_schema(target),
-            crate::dispatch::format_schema(batch.schema_ref())
-        ))
-    };
-    let same_names = batch.num_columns() == target.fields().len()
-        && target.fields().iter().all(|f| batch.schema_ref().field_with_name(f.name()).is_ok());
-    if !same_names {
-        return Err(mismatch());
-    }
-    conform(batch.clone(), target).map_err(|_| mismatch())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -433,10 +361,6 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
     w.flush()?;
 
     let producer = matches!(state, StreamState::Producer(_));
-    let input_schema: SchemaRef = match &state {
-        StreamState::Producer(_) => Arc::new(Schema::empty()),
-        StreamState::Exchange { input_schema, .. } => input_schema.clone(),
-    };
     let mut collector = OutputCollector::new(out_schema.clone(), producer);
     let mut error = None;
     let mut cancelled = false;
@@ -453,30 +377,13 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
         let turn_ctx = ctx.for_turn(next.metadata.clone());
         if next.metadata.contains(keys::CANCEL) {
             cancelled = true;
-            match &mut state {
-                StreamState::Producer(s) => s.on_cancel(&turn_ctx),
-                StreamState::Exchange { state, .. } => state.on_cancel(&turn_ctx),
-            }
+            turn::cancel(&mut state, &turn_ctx);
             break;
         }
         if !producer {
             stats.record_input(&next.batch);
         }
-        let turn = coerce_input(next.batch, &input_schema).and_then(|batch| {
-            collector.reset();
-            match &mut state {
-                StreamState::Producer(s) => s.produce(&mut collector, &turn_ctx)?,
-                StreamState::Exchange { state, .. } => {
-                    let input = InputBatch { batch, metadata: next.metadata };
-                    state.exchange(&input, &mut collector, &turn_ctx)?
-                }
-            }
-            if !collector.is_finished() {
-                collector.validate()?;
-            }
-            Ok(())
-        });
-        if let Err(err) = turn {
+        if let Err(err) = turn::run_turn(&mut state, &mut collector, next.batch, next.metadata, &turn_ctx) {
             error = Some(err);
             break;
         }
@@ -506,10 +413,10 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
     Ok(Done { error, cancelled })
 }
 
-type StreamParts = (Arc<EncodedSchema>, StreamState, Option<crate::stream::HeaderBatch>);
+pub(crate) type StreamParts = (Arc<EncodedSchema>, StreamState, Option<crate::stream::HeaderBatch>);
 
 /// Validate what a stream handler returned against the method declaration.
-fn check_stream(def: &MethodDef, stream: crate::StreamResult) -> Result<StreamParts, RpcError> {
+pub(crate) fn check_stream(def: &MethodDef, stream: crate::StreamResult) -> Result<StreamParts, RpcError> {
     let (output, state, header) = stream.into_parts();
     match (&state, def.kind()) {
         (StreamState::Producer(_), MethodKind::Producer) | (StreamState::Exchange { .. }, MethodKind::Exchange) => {}

@@ -50,15 +50,15 @@ where
     |bytes| Ok(StreamState::Producer(Box::new(decode_state::<T>(bytes)?)))
 }
 
-/// A state decoder that rebuilds exchange state `T` reading `input_schema`.
-pub fn exchange_decoder<T>(
-    input_schema: SchemaRef,
-) -> impl Fn(&[u8]) -> Result<StreamState, RpcError> + Send + Sync + 'static
+/// A state decoder that rebuilds exchange state `T`. The input schema is
+/// the stream's, restored by the transport from the call it resumes.
+pub fn exchange_decoder<T>() -> impl Fn(&[u8]) -> Result<StreamState, RpcError> + Send + Sync + 'static
 where
     T: ExchangeState + DeserializeOwned + 'static,
 {
-    move |bytes| {
-        Ok(StreamState::Exchange { input_schema: input_schema.clone(), state: Box::new(decode_state::<T>(bytes)?) })
+    |bytes| {
+        let input_schema: SchemaRef = std::sync::Arc::new(arrow_schema::Schema::empty());
+        Ok(StreamState::Exchange { input_schema, state: Box::new(decode_state::<T>(bytes)?) })
     }
 }
 

@@ -53,6 +53,15 @@ impl Metadata {
         Some(self.entries.remove(pos).1)
     }
 
+    /// A copy without `keys`.
+    pub fn without(&self, keys: &[&str]) -> Self {
+        let mut out = self.clone();
+        for key in keys {
+            out.remove(key);
+        }
+        out
+    }
+
     /// Whether the peer sent bytes that were not UTF-8 (replaced by `?` when read).
     pub fn had_invalid_utf8(&self) -> bool {
         self.lossy

@@ -7,12 +7,21 @@
 //! | (always) | [`wire`] (Arrow IPC framing, metadata keys, batch formats) and [`core`] (protocols, dispatch, serve loop, client) |
 //! | `stdio` (default) | [`stdio`]: stdin/stdout serving, subprocess client, Unix and TCP sockets |
 //! | `cli` | `stdio::cli`: the transport flags worker binaries share (clap) |
+//! | `token` | [`token`]: sealed call / cursor stream-state tokens |
+//! | `http` | [`http`]: the HTTP server (axum) and client (hyper); implies `token` |
+//! | `http-cli` | `http::cli`: the HTTP worker flags (clap) |
 
 pub use vgi_rpc_core as core;
 pub use vgi_rpc_wire as wire;
 
 #[cfg(feature = "stdio")]
 pub use vgi_rpc_stdio as stdio;
+
+#[cfg(feature = "token")]
+pub use vgi_rpc_token as token;
+
+#[cfg(feature = "http")]
+pub use vgi_rpc_http as http;
 
 pub use vgi_rpc_core::{
     AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, Metadata, MethodDef, MethodKind,

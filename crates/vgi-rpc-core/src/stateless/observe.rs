@@ -1,0 +1,46 @@
+//! Hooks and the tracing span around one stateless request, the same
+//! observability the pipe loop gives a call.
+
+use crate::hook::{CallInfo, CallOutcome, CallStats};
+use crate::{RpcError, Server};
+
+/// A request being observed: hooks were told it started.
+pub(super) struct Observed<'a> {
+    server: &'a Server,
+    info: &'a CallInfo<'a>,
+    started: std::time::Duration,
+    span: tracing::Span,
+}
+
+impl<'a> Observed<'a> {
+    pub(super) fn start(server: &'a Server, info: &'a CallInfo<'a>) -> Self {
+        for hook in server.hooks() {
+            hook.on_start(info);
+        }
+        let span = tracing::info_span!(
+            "vgi_rpc.call",
+            protocol = info.protocol,
+            method = info.method,
+            method_type = info.kind.map(|k| k.method_type()).unwrap_or(""),
+            request_id = info.request_id,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        Self { server, info, started: server.clock().monotonic(), span }
+    }
+
+    /// The call's span, to enter while the handler runs.
+    pub(super) fn span(&self) -> tracing::Span {
+        self.span.clone()
+    }
+
+    pub(super) fn finish(self, error: Option<&RpcError>, stats: CallStats, cancelled: bool) {
+        let duration = self.server.clock().monotonic().saturating_sub(self.started);
+        self.span.record("status", if error.is_some() { "error" } else { "ok" });
+        self.span.record("duration_ms", duration.as_secs_f64() * 1000.0);
+        let outcome = CallOutcome { error, duration, stats, cancelled, finished_at: self.server.clock().now() };
+        for hook in self.server.hooks() {
+            hook.on_end(self.info, &outcome);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The axum application: one fallback handler that routes on the raw path
+//! (so a `%` in a protocol segment is seen, never decoded), the framework
+//! endpoints, and the headers every response carries.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use axum::Router;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use vgi_rpc_core::stateless::Route;
+use vgi_rpc_core::Server;
+use vgi_rpc_token::{Key, Keyring, Sealer};
+
+use crate::config::HttpConfig;
+use crate::headers::{self, REQUEST_ID};
+use crate::tokens::SealedTokens;
+use crate::{pages, rpc};
+
+/// Everything a request handler needs, shared by all requests.
+pub struct HttpApp {
+    pub(crate) server: Arc<Server>,
+    pub(crate) config: HttpConfig,
+    pub(crate) prefix: String,
+    pub(crate) tokens: SealedTokens,
+    pub(crate) capabilities: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) cors: Vec<(HeaderName, HeaderValue)>,
+    health_body: bytes::Bytes,
+}
+
+impl std::fmt::Debug for HttpApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpApp").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+/// Why an app could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("token key: {0}")]
+    Key(#[from] vgi_rpc_token::TokenError),
+}
+
+impl HttpApp {
+    /// An application serving `server` as `config` says.
+    pub fn new(server: Arc<Server>, config: HttpConfig) -> Result<Self, AppError> {
+        let keyring = match &config.keyring {
+            Some(k) => k.clone(),
+            None => Keyring::new(Key::random()?),
+        };
+        let sealer = Sealer::new(keyring, server.clock().clone(), config.token_ttl);
+        let tokens = SealedTokens::new(sealer, config.call_state_cache_entries);
+        let capabilities = headers::capability_headers(&config);
+        let cors = headers::cors_headers(&capabilities);
+        let health_body = serde_json::json!({
+            "status": "ok",
+            "server_id": server.server_id().as_ref(),
+            "protocol": server.primary().map(|p| p.name()).unwrap_or(""),
+        })
+        .to_string()
+        .into();
+        Ok(Self { prefix: config.normalized_prefix(), server, config, tokens, capabilities, cors, health_body })
+    }
+
+    /// The axum router (accepts further `tower::Layer`s).
+    pub fn router(self) -> Router {
+        Router::new().fallback(handle).with_state(Arc::new(self))
+    }
+}
+
+/// A response with a body and content type.
+pub(crate) fn response(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
+    let mut resp = Response::new(body.into());
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// A JSON `{title, description}` error (the non-Arrow framework answers).
+pub(crate) fn json_error(status: StatusCode, title: &str, description: &str) -> Response {
+    let body = serde_json::json!({ "title": title, "description": description }).to_string();
+    response(status, "application/json", body)
+}
+
+fn plain_not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "404 Not Found", "")
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut resp = json_error(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed", "");
+    resp.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+async fn handle(State(app): State<Arc<HttpApp>>, req: Request) -> Response {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(headers::new_request_id);
+    let origin = req.headers().get(http::header::ORIGIN).cloned();
+    let preflight = req.method() == Method::OPTIONS && req.headers().contains_key("access-control-request-method");
+    let requested_headers = req.headers().get("access-control-request-headers").cloned();
+    let mut resp = if preflight && !app.config.cors_origins.is_empty() {
+        let mut resp = response(StatusCode::NO_CONTENT, "text/plain", Body::empty());
+        let h = resp.headers_mut();
+        h.insert("access-control-allow-methods", HeaderValue::from_static("GET, HEAD, POST, OPTIONS, DELETE"));
+        h.insert(
+            "access-control-allow-headers",
+            requested_headers.unwrap_or_else(|| HeaderValue::from_static("Content-Type")),
+        );
+        h.insert("access-control-max-age", HeaderValue::from_static("600"));
+        resp
+    } else {
+        route(&app, req, &request_id).await
+    };
+    let h = resp.headers_mut();
+    headers::stamp(h, &app.capabilities);
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert(REQUEST_ID, v);
+    }
+    if let Some(origin) = origin {
+        let allowed =
+            origin.to_str().map(|o| app.config.cors_origins.iter().any(|a| a == o || a == "*")).unwrap_or(false);
+        if allowed {
+            h.insert("access-control-allow-origin", origin);
+            headers::stamp(h, &app.cors);
+        }
+    }
+    resp
+}
+
+async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
+    let path = req.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix(app.prefix.as_str()) else {
+        return plain_not_found();
+    };
+    let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+    let method = req.method().clone();
+    match (segments.as_slice(), &method) {
+        ([""], &Method::GET) | ([""], &Method::HEAD) => pages::landing(app),
+        (["health"], m) if m == Method::GET || m == Method::HEAD || m == Method::OPTIONS => {
+            let mut resp = response(StatusCode::OK, "application/json", app.health_body.clone());
+            if m != Method::GET {
+                let len = app.health_body.len();
+                *resp.body_mut() = Body::empty();
+                if m == Method::HEAD {
+                    resp.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+                }
+            }
+            resp
+        }
+        (["health"], _) => method_not_allowed("GET, HEAD, OPTIONS"),
+        (["describe"], &Method::GET) => pages::describe(app),
+        ([name], &Method::POST) if name.starts_with("__") && name.ends_with("__") => {
+            rpc::reserved(app, name, request_id)
+        }
+        ([protocol, name], &Method::POST) => rpc::serve(app, req, protocol, name, Route::Unary, request_id).await,
+        ([protocol, name, "init"], &Method::POST) => {
+            rpc::serve(app, req, protocol, name, Route::Init, request_id).await
+        }
+        ([protocol, name, "exchange"], &Method::POST) => {
+            rpc::serve(app, req, protocol, name, Route::Exchange, request_id).await
+        }
+        ([protocol, _], _) | ([protocol, _, "init" | "exchange"], _) => {
+            let hosted = !protocol.contains('%') && app.server.protocol(protocol).is_some();
+            if hosted {
+                method_not_allowed("POST")
+            } else {
+                plain_not_found()
+            }
+        }
+        _ => plain_not_found(),
+    }
+}
+
+/// The peer address, when the router was served with connect info.
+pub(crate) fn remote_addr(req: &Request) -> Option<String> {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.to_string())
+}

@@ -1,0 +1,163 @@
+//! Content-encoding negotiation (§10): bounded decoding of compressed
+//! request bodies and the choice and application of a response codec.
+
+use std::io::{Read, Write};
+
+/// A content coding this crate can produce and decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Zstd,
+    Gzip,
+}
+
+impl Codec {
+    /// The HTTP token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Codec::Zstd => "zstd",
+            Codec::Gzip => "gzip",
+        }
+    }
+}
+
+/// An offered coding: one we know, or `identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offered {
+    Identity,
+    Codec(Codec),
+}
+
+/// Known codings in `value`, in order, without duplicates; parameters (`;q=`) are ignored.
+fn parse_list(value: &str) -> Vec<Offered> {
+    let mut out = Vec::new();
+    for raw in value.split(',') {
+        let token = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let offered = match token.as_str() {
+            "zstd" => Offered::Codec(Codec::Zstd),
+            "gzip" => Offered::Codec(Codec::Gzip),
+            "identity" => Offered::Identity,
+            _ => continue,
+        };
+        if !out.contains(&offered) {
+            out.push(offered);
+        }
+    }
+    out
+}
+
+/// The response coding chosen for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponseCoding {
+    /// The codec, or `None` for an untransformed body.
+    pub codec: Option<Codec>,
+    /// Stamp `X-VGI-Content-Encoding` instead of `Content-Encoding`.
+    pub custom_header: bool,
+}
+
+/// Pick the first offered coding this server produces. `X-VGI-Accept-Encoding`
+/// takes precedence over `Accept-Encoding`; a first match of `identity` means
+/// an uncompressed body.
+pub fn pick_response_coding(accept: Option<&str>, vgi_accept: Option<&str>, enabled: &[Codec]) -> ResponseCoding {
+    let standard = parse_list(accept.unwrap_or(""));
+    let custom = parse_list(vgi_accept.unwrap_or(""));
+    let ordered = custom.iter().chain(standard.iter().filter(|e| !custom.contains(e)));
+    for offered in ordered {
+        match offered {
+            Offered::Identity => return ResponseCoding::default(),
+            Offered::Codec(c) if enabled.contains(c) => {
+                let custom_header = custom.contains(offered) && !standard.contains(offered);
+                return ResponseCoding { codec: Some(*c), custom_header };
+            }
+            Offered::Codec(_) => {}
+        }
+    }
+    ResponseCoding::default()
+}
+
+/// Why a request body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The named coding is not one this server decodes (`415`).
+    #[error("Content-Encoding {0:?} is not supported by this server")]
+    Unsupported(String),
+    /// Decoding would exceed the request cap (`413`).
+    #[error("Decompressed {codec} request body exceeds the server's advertised max_request_bytes={limit}.")]
+    TooLarge { codec: &'static str, limit: usize },
+    /// The body names a supported coding but does not decode (`400`).
+    #[error("Failed to decompress {codec} request body: {detail}")]
+    Corrupt { codec: &'static str, detail: String },
+}
+
+/// The codec a `Content-Encoding` value names (`None` for none / identity).
+pub fn request_codec(content_encoding: Option<&str>) -> Result<Option<Codec>, DecodeError> {
+    let value = content_encoding.unwrap_or("").trim().to_ascii_lowercase();
+    match value.as_str() {
+        "" | "identity" => Ok(None),
+        "zstd" => Ok(Some(Codec::Zstd)),
+        "gzip" => Ok(Some(Codec::Gzip)),
+        _ => Err(DecodeError::Unsupported(value)),
+    }
+}
+
+/// Decode `body`, never producing more than `limit` bytes.
+pub fn decode_body(codec: Codec, body: &[u8], limit: Option<usize>) -> Result<Vec<u8>, DecodeError> {
+    let corrupt = |detail: String| DecodeError::Corrupt { codec: codec.token(), detail };
+    let cap = limit.unwrap_or(usize::MAX);
+    let reader: Box<dyn Read + '_> = match codec {
+        Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(body).map_err(|e| corrupt(e.to_string()))?),
+        Codec::Gzip => Box::new(flate2::read::GzDecoder::new(body)),
+    };
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(cap).min(64 << 20));
+    let read = reader.take((cap as u64).saturating_add(1)).read_to_end(&mut out).map_err(|e| corrupt(e.to_string()))?;
+    if read > cap {
+        return Err(DecodeError::TooLarge { codec: codec.token(), limit: cap });
+    }
+    Ok(out)
+}
+
+/// Encode a response body. zstd frames carry their content size, as eager
+/// decoders need.
+pub fn encode_body(codec: Codec, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    match codec {
+        Codec::Zstd => zstd::bulk::compress(body, 1),
+        Codec::Gzip => {
+            let mut enc =
+                flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            enc.write_all(body)?;
+            enc.finish()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOTH: &[Codec] = &[Codec::Zstd, Codec::Gzip];
+
+    #[test]
+    fn custom_header_wins_and_identity_stops_the_search() {
+        let pick = pick_response_coding(Some("gzip"), Some("zstd"), BOTH);
+        assert_eq!(pick, ResponseCoding { codec: Some(Codec::Zstd), custom_header: true });
+        assert_eq!(pick_response_coding(Some("gzip"), None, BOTH).codec, Some(Codec::Gzip));
+        assert_eq!(pick_response_coding(Some("identity, zstd"), None, BOTH).codec, None);
+        assert_eq!(pick_response_coding(Some("br"), None, BOTH).codec, None);
+        assert_eq!(pick_response_coding(Some("zstd;q=1.0"), None, &[]).codec, None);
+        let both = pick_response_coding(Some("zstd"), Some("zstd"), BOTH);
+        assert!(!both.custom_header, "offered on both headers: the standard one is stamped");
+    }
+
+    #[test]
+    fn decoding_is_bounded_and_round_trips() {
+        let body = vec![7u8; 100_000];
+        for codec in [Codec::Zstd, Codec::Gzip] {
+            let packed = encode_body(codec, &body).unwrap();
+            assert!(packed.len() < body.len());
+            assert_eq!(decode_body(codec, &packed, Some(100_000)).unwrap(), body);
+            assert!(matches!(decode_body(codec, &packed, Some(99_999)), Err(DecodeError::TooLarge { .. })));
+            assert!(matches!(decode_body(codec, b"not compressed", None), Err(DecodeError::Corrupt { .. })));
+        }
+        assert!(matches!(request_codec(Some("br")), Err(DecodeError::Unsupported(_))));
+        assert_eq!(request_codec(Some(" ZSTD ")).unwrap(), Some(Codec::Zstd));
+    }
+}

@@ -1,0 +1,77 @@
+//! Headers stamped on responses: capability discovery (§10, on every
+//! response), request-id correlation, and CORS when configured.
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::config::HttpConfig;
+
+pub const ARROW_CONTENT_TYPE: &str = "application/vnd.apache.arrow.stream";
+pub const REQUEST_ID: &str = "x-request-id";
+pub const RPC_ERROR: &str = "x-vgi-rpc-error";
+pub const VGI_CONTENT_ENCODING: &str = "x-vgi-content-encoding";
+pub const VGI_ACCEPT_ENCODING: &str = "x-vgi-accept-encoding";
+pub const ACCEPT_MAX_RESPONSE_BYTES: &str = "vgi-accept-max-response-bytes";
+
+/// Response headers a browser may read, beyond the capability headers.
+const ALWAYS_EXPOSED: &[&str] = &[
+    "WWW-Authenticate",
+    "X-Request-ID",
+    "X-VGI-Content-Encoding",
+    "X-VGI-RPC-Error",
+    "VGI-Auth-Reason",
+    "VGI-Auth-Proxy-Required",
+    "Content-Encoding",
+];
+
+fn value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The capability headers, built once from the configuration.
+pub fn capability_headers(config: &HttpConfig) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    let mut push = |name: &'static str, v: String| out.push((HeaderName::from_static(name), value(&v)));
+    if let Some(n) = config.max_request_bytes {
+        push("vgi-max-request-bytes", n.to_string());
+    }
+    if let Some(n) = config.max_response_bytes {
+        push("vgi-max-response-bytes", n.to_string());
+    }
+    push("vgi-accept-max-response-bytes-support", "true".to_owned());
+    if let Some(n) = config.max_externalized_response_bytes {
+        push("vgi-max-externalized-response-bytes", n.to_string());
+    }
+    push("vgi-externalization-enabled", "false".to_owned());
+    let codecs: Vec<&str> = config.response_codecs.iter().map(|c| c.token()).collect();
+    push("vgi-supported-encodings", codecs.join(", "));
+    out
+}
+
+/// CORS headers for an allowed origin, including the exposure list.
+pub fn cors_headers(capabilities: &[(HeaderName, HeaderValue)]) -> Vec<(HeaderName, HeaderValue)> {
+    let mut exposed: Vec<String> = ALWAYS_EXPOSED.iter().map(|s| s.to_string()).collect();
+    exposed.extend(capabilities.iter().map(|(n, _)| n.as_str().to_owned()));
+    vec![
+        (HeaderName::from_static("access-control-expose-headers"), value(&exposed.join(", "))),
+        (HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin")),
+        (HeaderName::from_static("vary"), HeaderValue::from_static("Origin")),
+    ]
+}
+
+/// Copy `headers` onto `map`.
+pub fn stamp(map: &mut HeaderMap, headers: &[(HeaderName, HeaderValue)]) {
+    for (name, v) in headers {
+        map.insert(name.clone(), v.clone());
+    }
+}
+
+/// A fresh 16-hex-digit request id.
+pub fn new_request_id() -> String {
+    let mut raw = [0u8; 8];
+    if getrandom::fill(&mut raw).is_err() {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        raw = (nanos as u64).to_le_bytes();
+    }
+    hex::encode(raw)
+}

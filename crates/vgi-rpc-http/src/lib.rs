@@ -1,0 +1,25 @@
+//! vgi-rpc over HTTP (WIRE_PROTOCOL.md §10).
+//!
+//! The server is an axum [`Router`](axum::Router) over a core
+//! [`Server`](vgi_rpc_core::Server): unary calls, stream `/init` and
+//! `/exchange` turns with the stream state carried in sealed call and
+//! cursor tokens, so any worker holding the key can resume any stream.
+//! The client is a small hyper client speaking the same routes.
+
+pub mod app;
+pub mod call_cache;
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod encoding;
+pub mod headers;
+mod pages;
+mod rpc;
+pub mod serve;
+pub mod tokens;
+
+pub use app::HttpApp;
+pub use config::HttpConfig;
+pub use encoding::Codec;
+pub use serve::{serve_http, serve_router, termination_signal, ServeError};

@@ -1,0 +1,197 @@
+//! The RPC endpoints: request caps (`413`), content codings (`415`/`400`),
+//! the response budget header, path resolution (`404`), content type
+//! (`415`), then dispatch on a blocking thread and the §13 status mapping.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, StatusCode};
+use vgi_rpc_core::stateless::{
+    dispatch_one, error_body, reserved_not_implemented, resolve_route, OneRequest, Route, Status,
+};
+use vgi_rpc_core::{ConnectionInfo, RpcError};
+
+use crate::app::{json_error, remote_addr, response, HttpApp};
+use crate::encoding::{decode_body, encode_body, pick_response_coding, request_codec, DecodeError, ResponseCoding};
+use crate::headers::{
+    ACCEPT_MAX_RESPONSE_BYTES, ARROW_CONTENT_TYPE, RPC_ERROR, VGI_ACCEPT_ENCODING, VGI_CONTENT_ENCODING,
+};
+
+const MIN_BUDGET: u64 = 65_536;
+const MAX_BUDGET: u64 = (1 << 53) - 1;
+
+/// An Arrow IPC error answer given before dispatch.
+fn arrow_error(app: &HttpApp, status: StatusCode, request_id: &str, method: &str, err: &RpcError) -> Response {
+    let primary = app.server.primary().map(|p| p.name()).unwrap_or("");
+    response(status, ARROW_CONTENT_TYPE, error_body(&app.server, request_id, primary, method, err))
+}
+
+/// `POST {prefix}/__name__`: no reserved method is served over HTTP.
+pub(crate) fn reserved(app: &HttpApp, name: &str, request_id: &str) -> Response {
+    arrow_error(app, StatusCode::NOT_FOUND, request_id, name, &reserved_not_implemented(name))
+}
+
+fn too_large(size: usize, limit: usize) -> Response {
+    json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request body exceeds max_request_bytes",
+        &format!(
+            "Request body of at least {size} bytes exceeds the server's advertised max_request_bytes={limit}. Use \
+             the upload-URL flow (__upload_url__/init) to externalize large inputs."
+        ),
+    )
+}
+
+/// The client's strict response limit (`VGI-Accept-Max-Response-Bytes`).
+fn accepted_response_bytes(headers: &HeaderMap) -> Result<Option<u64>, RpcError> {
+    let mut values = headers.get_all(ACCEPT_MAX_RESPONSE_BYTES).iter();
+    let Some(raw) = values.next() else { return Ok(None) };
+    let canonical =
+        RpcError::value_error("VGI-Accept-Max-Response-Bytes must be one canonical positive decimal integer");
+    if values.next().is_some() {
+        return Err(canonical);
+    }
+    let text = raw.to_str().map_err(|_| canonical.clone())?;
+    if text.is_empty() || text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(canonical);
+    }
+    let value: u64 = text
+        .parse()
+        .map_err(|_| RpcError::value_error(format!("VGI-Accept-Max-Response-Bytes exceeds {MAX_BUDGET}")))?;
+    if value < MIN_BUDGET {
+        return Err(RpcError::value_error(format!("VGI-Accept-Max-Response-Bytes must be at least {MIN_BUDGET}")));
+    }
+    if value > MAX_BUDGET {
+        return Err(RpcError::value_error(format!("VGI-Accept-Max-Response-Bytes exceeds {MAX_BUDGET}")));
+    }
+    Ok(Some(value))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: impl http::header::AsHeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Serve one RPC request.
+pub(crate) async fn serve(
+    app: &Arc<HttpApp>,
+    req: Request,
+    protocol: &str,
+    method: &str,
+    route: Route,
+    request_id: &str,
+) -> Response {
+    let remote = remote_addr(&req);
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let limit = app.config.max_request_bytes;
+    let declared_len = header_str(headers, CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+    if let (Some(limit), Some(len)) = (limit, declared_len) {
+        if len > limit {
+            return too_large(len, limit);
+        }
+    }
+    let raw = match axum::body::to_bytes(body, limit.map(|l| l.saturating_add(1)).unwrap_or(usize::MAX)).await {
+        Ok(b) => b,
+        Err(_) if limit.is_some() => return too_large(limit.unwrap_or(0).saturating_add(1), limit.unwrap_or(0)),
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, "Bad Request", &format!("cannot read body: {e}")),
+    };
+    if let Some(limit) = limit {
+        if raw.len() > limit {
+            return too_large(raw.len(), limit);
+        }
+    }
+    let body = match request_codec(header_str(headers, CONTENT_ENCODING)) {
+        Ok(None) => raw.to_vec(),
+        Ok(Some(codec)) => match decode_body(codec, &raw, limit) {
+            Ok(decoded) => decoded,
+            Err(e @ DecodeError::TooLarge { .. }) => {
+                return json_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request body exceeds max_request_bytes after decompression",
+                    &e.to_string(),
+                )
+            }
+            Err(e) => return json_error(StatusCode::BAD_REQUEST, "Decompression Error", &e.to_string()),
+        },
+        Err(e) => {
+            return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Encoding", &e.to_string())
+        }
+    };
+    let coding = pick_response_coding(
+        header_str(headers, ACCEPT_ENCODING),
+        header_str(headers, VGI_ACCEPT_ENCODING),
+        &app.config.response_codecs,
+    );
+    let client_limit = match accepted_response_bytes(headers) {
+        Ok(v) => v,
+        Err(err) => return arrow_error(app, StatusCode::BAD_REQUEST, request_id, method, &err),
+    };
+    let response_limit = match (app.config.max_response_bytes, client_limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let (protocol_def, method_def) = match resolve_route(&app.server, protocol, method) {
+        Ok((p, m)) => (p.clone(), m.clone()),
+        Err(err) => return arrow_error(app, StatusCode::NOT_FOUND, request_id, method, &err),
+    };
+    let content_type = header_str(headers, CONTENT_TYPE).unwrap_or("");
+    if content_type != ARROW_CONTENT_TYPE {
+        let message = format!(
+            "Expected Content-Type: '{ARROW_CONTENT_TYPE}', got '{content_type}'. All vgi-rpc HTTP requests must use \
+             Content-Type: {ARROW_CONTENT_TYPE}"
+        );
+        return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", &message);
+    }
+    let app2 = app.clone();
+    let request_id2 = request_id.to_owned();
+    let dispatched = tokio::task::spawn_blocking(move || {
+        let conn = ConnectionInfo { auth: Arc::new(vgi_rpc_core::AuthContext::anonymous()), remote_addr: remote };
+        let one = OneRequest {
+            route,
+            protocol: &protocol_def,
+            method: &method_def,
+            body: &body,
+            conn: &conn,
+            request_id: &request_id2,
+            response_limit,
+        };
+        dispatch_one(&app2.server, &app2.tokens, &one)
+    })
+    .await;
+    let answer = match dispatched {
+        Ok(answer) => answer,
+        Err(e) => {
+            let err = RpcError::runtime_error(format!("dispatch failed: {e}"));
+            return arrow_error(app, StatusCode::INTERNAL_SERVER_ERROR, request_id, method, &err);
+        }
+    };
+    let status = match answer.status {
+        Status::Ok | Status::MethodError => StatusCode::OK,
+        Status::BadRequest => StatusCode::BAD_REQUEST,
+        Status::NotFound => StatusCode::NOT_FOUND,
+    };
+    let mut resp = encoded_response(status, answer.body, coding);
+    if answer.status == Status::MethodError {
+        resp.headers_mut().insert(RPC_ERROR, HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+/// An Arrow body, compressed with the negotiated coding when it has one.
+fn encoded_response(status: StatusCode, body: Vec<u8>, coding: ResponseCoding) -> Response {
+    let Some(codec) = coding.codec.filter(|_| !body.is_empty()) else {
+        return response(status, ARROW_CONTENT_TYPE, Body::from(body));
+    };
+    match encode_body(codec, &body) {
+        Ok(packed) => {
+            let mut resp = response(status, ARROW_CONTENT_TYPE, Body::from(packed));
+            let name = if coding.custom_header { VGI_CONTENT_ENCODING } else { CONTENT_ENCODING.as_str() };
+            resp.headers_mut().insert(name, HeaderValue::from_static(codec.token()));
+            resp
+        }
+        Err(_) => response(status, ARROW_CONTENT_TYPE, Body::from(body)),
+    }
+}
