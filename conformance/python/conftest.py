@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 
 from vgi_rpc.conformance import ConformanceService
+from vgi_rpc.http import http_connect, http_introspect
 from vgi_rpc.conformance._resource_soak_pytest import ResourceSoakLimits, ResourceSoakTarget
 from vgi_rpc.introspect import ServiceDescription, introspect
 from vgi_rpc.rpc import SubprocessTransport, TcpTransport, UnixTransport, _RpcProxy, connect, tcp_connect, unix_connect
@@ -110,6 +111,13 @@ def _tcp_worker(*extra: str) -> Iterator[tuple[subprocess.Popen[bytes], tuple[st
         yield proc, (host, int(port))
 
 
+@contextlib.contextmanager
+def _http_worker(*extra: str) -> Iterator[int]:
+    """Start ``--http 0`` with *extra* flags; yield the port from its ``PORT:`` line."""
+    with _listening_worker(["--http", "0", *extra], "PORT:") as (_, port):
+        yield int(port)
+
+
 @pytest.fixture(scope="session")
 def conformance_subprocess() -> Iterator[SubprocessTransport]:
     """One worker process shared by the whole session (per xdist worker)."""
@@ -183,6 +191,14 @@ def _tcp_describe(request: pytest.FixtureRequest) -> ServiceDescription:
         transport.close()
 
 
+def _http_conn(request: pytest.FixtureRequest, protocol: type, on_log: Any) -> Any:
+    return http_connect(protocol, f"http://127.0.0.1:{request.getfixturevalue('conformance_http_port')}", on_log=on_log)
+
+
+def _http_describe(request: pytest.FixtureRequest) -> ServiceDescription:
+    return http_introspect(base_url=f"http://127.0.0.1:{request.getfixturevalue('conformance_http_port')}")
+
+
 def _subprocess_describe(request: pytest.FixtureRequest) -> ServiceDescription:
     return introspect(request.getfixturevalue("conformance_subprocess"))
 
@@ -215,7 +231,7 @@ TRANSPORTS = [
     Transport("pipe", True, lambda _r, p, log: connect(p, _worker(), on_log=log), _pipe_describe),
     # One worker process for the session; every connection shares its pipes.
     Transport("subprocess", True, _shared_subprocess, _subprocess_describe),
-    Transport("http", False, missing="HTTP transport (worker --http)"),
+    Transport("http", False, _http_conn, _http_describe),
     Transport(
         "http_externalize_always",
         False,
@@ -313,19 +329,60 @@ def conformance_resource_soak_target() -> Iterator[ResourceSoakTarget]:
         )
 
 
+@pytest.fixture(scope="session")
+def conformance_http_port() -> Iterator[int]:
+    """The session's plain HTTP worker (the reference worker's ``--http`` mode)."""
+    with _http_worker() as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_cold_call_cache_port() -> Iterator[int]:
+    """Every continuation must resolve the client's echoed call token."""
+    with _http_worker("--no-call-state-cache") as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_no_compression_port() -> Iterator[int]:
+    """Response compression off: advertises an empty ``VGI-Supported-Encodings``."""
+    with _http_worker("--no-compression") as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_small_request_cap_port() -> Iterator[int]:
+    """A deliberately small request cap (the reference fixture's 4096 bytes)."""
+    with _http_worker("--max-request-bytes", "4096") as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_strict_cap_port() -> Iterator[int]:
+    """Tight response caps, as the reference's strict worker (1 MiB body, 1 MiB external)."""
+    with _http_worker("--max-response-bytes", "1048576", "--max-externalized-response-bytes", "1048576") as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_access_log() -> Iterator[tuple[int, Path]]:
+    """An HTTP worker writing an access log: ``(port, path)``."""
+    directory = tempfile.mkdtemp(prefix="vgi-log-")
+    path = Path(directory) / "conformance.log"
+    try:
+        with _http_worker("--access-log", str(path)) as port:
+            yield port, path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------
 # Required-by-argument fixtures the worker cannot back yet
 # ---------------------------------------------------------------------------
 
 
 def _missing(capability: str) -> None:
-    pytest.skip(f"{capability}: the Rust worker has no HTTP transport yet")
-
-
-@pytest.fixture(scope="session")
-def conformance_http_port() -> int:
-    _missing("HTTP transport")
-    raise AssertionError("unreachable")
+    pytest.skip(f"{capability}: the Rust HTTP worker cannot back this fixture yet")
 
 
 @pytest.fixture(scope="class")
@@ -337,12 +394,6 @@ def conformance_http_auth_port() -> int:
 @pytest.fixture(scope="class")
 def conformance_http_with_storage_port() -> int:
     _missing("HTTP worker with external storage")
-    raise AssertionError("unreachable")
-
-
-@pytest.fixture(scope="class")
-def conformance_http_strict_cap_port() -> int:
-    _missing("HTTP strict response caps")
     raise AssertionError("unreachable")
 
 
