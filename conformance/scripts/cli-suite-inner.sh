@@ -5,7 +5,11 @@ set -uo pipefail
 worker="$1"; transport="$2"; shift 2
 out="$(mktemp /tmp/vgi-cli-suite.XXXXXX.json)"
 pid=""
-cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -f "$out"; }
+log=""
+cleanup() {
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -f "$out" ${log:+"$log"}
+}
 trap cleanup EXIT
 
 start_worker() {  # start_worker PREFIX ARGS... ; sets $pid and $addr from the discovery line
@@ -23,13 +27,26 @@ start_worker() {  # start_worker PREFIX ARGS... ; sets $pid and $addr from the d
 }
 
 case "$transport" in
-  pipe) vgi-rpc-test --cmd "$worker" --format json --output "$out" "$@" ;;
+  pipe)
+    # Access-log conformance as the porting guide states it: the worker's log validates.
+    log="/tmp/vgi-cli-suite-$$.access.log"
+    vgi-rpc-test --cmd "$worker --access-log $log" --access-log "$log" --format json --output "$out" "$@" ;;
   unix)
     start_worker UNIX --unix "/tmp/vgi-cli-suite-$$.sock" --threaded
     vgi-rpc-test --unix "$addr" --format json --output "$out" "$@" ;;
   tcp)
     start_worker TCP --tcp 0 --threaded
     vgi-rpc-test --tcp "$addr" --format json --output "$out" "$@" ;;
+  http|http-debug)
+    # The worker's access log is validated alongside the tests, at INFO or DEBUG.
+    log="/tmp/vgi-cli-suite-$$.access.log"
+    debug=(); [ "$transport" = http-debug ] && debug=(--access-log-debug)
+    start_worker PORT --http 0 --access-log "$log" "${debug[@]}"
+    vgi-rpc-test --url "http://127.0.0.1:$addr" --access-log "$log" --format json --output "$out" "$@" ;;
+  http-strict)
+    # Tight response cap: the http_response_cap group must strict-fail.
+    start_worker PORT --http 0 --max-response-bytes 1048576
+    vgi-rpc-test --url "http://127.0.0.1:$addr" --filter 'http_response_cap.*' --format json --output "$out" "$@" ;;
   *) echo "cli-suite: unknown transport $transport" >&2; exit 2 ;;
 esac
 status=$?

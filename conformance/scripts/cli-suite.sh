@@ -2,13 +2,13 @@
 # Run the reference CLI conformance suite (vgi-rpc-test) against our worker
 # over one transport, inside the reference root.
 #
-#   conformance/scripts/cli-suite.sh pipe|unix|tcp [vgi-rpc-test args...]
+#   conformance/scripts/cli-suite.sh pipe|unix|tcp|http|http-debug|http-strict [vgi-rpc-test args...]
 #
 # Needs ../shared/reference (setup is idempotent) and a release build of
 # vgi-rpc-conformance. Prints "N passed, N failed, N skipped" and exits
 # non-zero when any test fails.
 set -euo pipefail
-transport="${1:?usage: cli-suite.sh pipe|unix|tcp [vgi-rpc-test args...]}"
+transport="${1:?usage: cli-suite.sh pipe|unix|tcp|http|http-debug|http-strict [vgi-rpc-test args...]}"
 shift
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 worker="$repo/target/release/vgi-rpc-conformance"
