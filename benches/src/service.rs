@@ -8,6 +8,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int16Type, Int64Type};
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
+use vgi_rpc::core::state_codec::{encode_state, exchange_decoder, producer_decoder};
 use vgi_rpc::core::wire::EncodedSchema;
 use vgi_rpc::{
     CallContext, ExchangeState, InputBatch, MethodDef, OutputCollector, ProducerState, Protocol, RpcError, StreamResult,
@@ -91,12 +93,17 @@ fn roundtrip_types(p: &vgi_rpc::Params<'_>) -> Result<String, RpcError> {
     Ok(format!("{name}:True:{{{}}}:[{}]", dict_repr.join(", "), tags_repr.join(", ")))
 }
 
+#[derive(Serialize, Deserialize)]
 struct Generate {
     next: i64,
     count: i64,
 }
 
 impl ProducerState for Generate {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.next >= self.count {
             return out.finish();
@@ -107,9 +114,18 @@ impl ProducerState for Generate {
     }
 }
 
+/// `remaining` batches of `0..rows`; the batch is rebuilt after a resume.
+#[derive(Serialize, Deserialize)]
 struct GenerateBulk {
-    batch: RecordBatch,
+    rows: i64,
     remaining: i64,
+    #[serde(skip)]
+    batch: Option<RecordBatch>,
+}
+
+fn bulk_batch(rows: i64) -> Result<RecordBatch, RpcError> {
+    let values = Int64Array::from_iter_values(0..rows);
+    Ok(RecordBatch::try_new(BULK_SCHEMA.0.clone(), vec![Arc::new(values)])?)
 }
 
 impl ProducerState for GenerateBulk {
@@ -118,16 +134,29 @@ impl ProducerState for GenerateBulk {
             return out.finish();
         }
         self.remaining -= 1;
+        let batch = match &self.batch {
+            Some(b) => b.clone(),
+            None => self.batch.insert(bulk_batch(self.rows)?).clone(),
+        };
         // The batch is immutable and shared: emitting it copies no buffers.
-        out.emit(self.batch.clone())
+        out.emit(batch)
+    }
+
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Transform {
     factor: f64,
 }
 
 impl ExchangeState for Transform {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
     fn exchange(&mut self, input: &InputBatch, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
         let values = input.batch.column(0).as_primitive::<Float64Type>();
         let scaled: Float64Array = values.unary(|v| v * self.factor);
@@ -160,30 +189,40 @@ pub fn benchmark_protocol() -> Protocol {
                 .returns(DataType::Utf8, false)
                 .unary(|p, _| Ok(string(roundtrip_types(p)?))),
         )
-        .method(MethodDef::builder("generate").param("count", DataType::Int64, false).producer(|p, _| {
-            Ok(StreamResult::producer(GENERATE_SCHEMA.1.clone(), Generate { next: 0, count: p.i64("count")? }))
-        }))
-        .method(MethodDef::builder("transform").param("factor", DataType::Float64, false).exchange(|p, _| {
-            Ok(StreamResult::exchange(
-                VALUE_SCHEMA.1.clone(),
-                VALUE_SCHEMA.0.clone(),
-                Transform { factor: p.f64("factor")? },
-            ))
-        }))
+        .method(
+            MethodDef::builder("generate")
+                .param("count", DataType::Int64, false)
+                .state_decoder(producer_decoder::<Generate>())
+                .producer(|p, _| {
+                    Ok(StreamResult::producer(GENERATE_SCHEMA.1.clone(), Generate { next: 0, count: p.i64("count")? }))
+                }),
+        )
+        .method(
+            MethodDef::builder("transform")
+                .param("factor", DataType::Float64, false)
+                .state_decoder(exchange_decoder::<Transform>())
+                .exchange(|p, _| {
+                    Ok(StreamResult::exchange(
+                        VALUE_SCHEMA.1.clone(),
+                        VALUE_SCHEMA.0.clone(),
+                        Transform { factor: p.f64("factor")? },
+                    ))
+                }),
+        )
         .method(
             MethodDef::builder("generate_bulk")
                 .param("rows_per_batch", DataType::Int64, false)
                 .param("batch_count", DataType::Int64, false)
+                .state_decoder(producer_decoder::<GenerateBulk>())
                 .producer(|p, _| {
                     let rows = p.i64("rows_per_batch")?;
                     if rows < 0 {
                         return Err(RpcError::value_error("rows_per_batch must be >= 0"));
                     }
-                    let values = Int64Array::from_iter_values(0..rows);
-                    let batch = RecordBatch::try_new(BULK_SCHEMA.0.clone(), vec![Arc::new(values)])?;
+                    let batch = Some(bulk_batch(rows)?);
                     Ok(StreamResult::producer(
                         BULK_SCHEMA.1.clone(),
-                        GenerateBulk { batch, remaining: p.i64("batch_count")? },
+                        GenerateBulk { rows, remaining: p.i64("batch_count")?, batch },
                     ))
                 }),
         )

@@ -2,8 +2,10 @@
 //! same transports (and transport flags) as the conformance worker.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
+use vgi_rpc::http::cli::HttpArgs;
 use vgi_rpc::stdio::cli::TransportArgs;
 use vgi_rpc::stdio::serve_worker;
 use vgi_rpc::Server;
@@ -14,6 +16,11 @@ use vgi_rpc_benches::service::benchmark_protocol;
 struct Args {
     #[command(flatten)]
     transport: TransportArgs,
+    /// Serve over HTTP (prints `PORT:<n>`).
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0", group = "transport")]
+    http: Option<u16>,
+    #[command(flatten)]
+    http_args: HttpArgs,
     /// Register the vgi_rpc.Reflection.v1 binding.
     #[arg(long)]
     describe: bool,
@@ -33,6 +40,17 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
+    if args.http.is_some() {
+        let (addr, config) = match (args.http_args.bind_addr(args.http), args.http_args.config()) {
+            (Ok(addr), Ok(config)) => (addr, config),
+            (Err(e), _) | (_, Err(e)) => return fail(&e),
+        };
+        let announce = |bound: std::net::SocketAddr| println!("PORT:{}", bound.port());
+        return match vgi_rpc::http::serve_http(Arc::new(server), config, addr, announce) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e.to_string()),
+        };
+    }
     match serve_worker(&server, &listen, args.transport.socket_options()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

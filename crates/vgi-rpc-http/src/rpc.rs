@@ -70,7 +70,7 @@ fn accepted_response_bytes(headers: &HeaderMap) -> Result<Option<u64>, RpcError>
     Ok(Some(value))
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: impl http::header::AsHeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
