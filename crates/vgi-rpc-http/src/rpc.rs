@@ -155,10 +155,10 @@ pub(crate) async fn serve(
         request_id,
         response_limit,
     };
-    // Handlers may block: `block_in_place` runs this one on the current worker
-    // thread and moves the reactor's other work to another, without the thread
-    // hand-off (and wake-up) `spawn_blocking` costs on every call.
-    let answer = tokio::task::block_in_place(|| dispatch_one(&app.server, &app.tokens, &one));
+    let answer = match run_handler(app, &one).await {
+        Ok(answer) => answer,
+        Err(err) => return arrow_error(app, StatusCode::INTERNAL_SERVER_ERROR, request_id, method, &err),
+    };
     let status = match answer.status {
         Status::Ok | Status::MethodError => StatusCode::OK,
         Status::BadRequest => StatusCode::BAD_REQUEST,
@@ -169,6 +169,35 @@ pub(crate) async fn serve(
         resp.headers_mut().insert(RPC_ERROR, HeaderValue::from_static("true"));
     }
     resp
+}
+
+/// Dispatch off the reactor. On a multi-threaded runtime `block_in_place`
+/// runs the handler on this worker thread and moves the reactor's other work
+/// elsewhere, with no per-call thread hand-off; elsewhere (a current-thread
+/// runtime, where that is not allowed) the handler goes to the blocking pool.
+async fn run_handler(app: &Arc<HttpApp>, one: &OneRequest<'_>) -> Result<vgi_rpc_core::stateless::Answer, RpcError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        return Ok(tokio::task::block_in_place(|| dispatch_one(&app.server, &app.tokens, one)));
+    }
+    let app = app.clone();
+    let (route, protocol, method) = (one.route, one.protocol.clone(), one.method.clone());
+    let (body, conn, request_id, limit) =
+        (one.body.to_vec(), one.conn.clone(), one.request_id.to_owned(), one.response_limit);
+    tokio::task::spawn_blocking(move || {
+        let one = OneRequest {
+            route,
+            protocol: &protocol,
+            method: &method,
+            body: &body,
+            conn: &conn,
+            request_id: &request_id,
+            response_limit: limit,
+        };
+        dispatch_one(&app.server, &app.tokens, &one)
+    })
+    .await
+    .map_err(|e| RpcError::runtime_error(format!("dispatch failed: {e}")))
 }
 
 /// An Arrow body, compressed with the negotiated coding when it has one.
