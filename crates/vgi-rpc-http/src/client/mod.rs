@@ -1,1 +1,295 @@
-//! HTTP client.
+//! A blocking vgi-rpc client over HTTP (WIRE_PROTOCOL.md §10).
+//!
+//! [`HttpClient`] speaks the same calls as the pipe
+//! [`Client`](vgi_rpc_core::Client) and returns the same shapes
+//! ([`UnaryResponse`], [`CallError`]), mapped onto HTTP:
+//!
+//! * unary: `POST {prefix}/{protocol}/{method}`;
+//! * streams: `POST .../{method}/init`, then one `POST .../{method}/exchange`
+//!   per turn, echoing the cursor (`vgi_rpc.stream_state#b64`) and the call
+//!   token (`vgi_rpc.call_state#b64`) on every continuation and cancel;
+//! * content coding: optional zstd request bodies, zstd or gzip responses;
+//! * status mapping (§13): errors in `200`, `400`, `404` and `413` bodies
+//!   become [`CallError::Remote`]; other statuses and non-Arrow bodies
+//!   become [`CallError::Protocol`] (`"HTTP {status}: {body excerpt}"`).
+//!
+//! Internally one current-thread tokio runtime drives a keep-alive hyper
+//! connection pool, so a client is cheap to call repeatedly. Called from
+//! inside another tokio runtime, each request runs on a scoped helper thread
+//! instead (the calling thread still blocks until the answer arrives).
+
+mod coding;
+mod exchange;
+mod init;
+mod producer;
+mod request;
+mod response;
+mod session;
+mod transport;
+mod unary;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
+use http::{HeaderMap, Uri};
+use vgi_rpc_core::wire::{Metadata, ReadLimits, RequestHeader};
+
+pub use exchange::HttpExchange;
+pub use producer::HttpProducer;
+pub use vgi_rpc_core::client::no_params;
+pub use vgi_rpc_core::{CallError, StreamOptions, UnaryResponse};
+
+use crate::encoding::Codec;
+use crate::headers::{ARROW_CONTENT_TYPE, REQUEST_ID, VGI_ACCEPT_ENCODING};
+use response::IpcStream;
+use session::Session;
+use transport::Transport;
+
+/// The default URL prefix: none, as [`crate::HttpConfig`] and the reference
+/// worker serve (WIRE_PROTOCOL.md names `/vgi` as a conventional choice).
+pub const DEFAULT_PREFIX: &str = "";
+
+/// A blocking HTTP client for one server.
+pub struct HttpClient {
+    transport: Transport,
+    /// `http://host:port` plus any path of the base URL, without a trailing `/`.
+    origin: String,
+    prefix: String,
+    versions: HashMap<String, String>,
+    compress_requests: bool,
+    accept_encoding: Option<String>,
+    limits: ReadLimits,
+    max_response_bytes: Option<usize>,
+    last_request_id: Option<String>,
+    requests_sent: u64,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").field("origin", &self.origin).field("prefix", &self.prefix).finish()
+    }
+}
+
+impl HttpClient {
+    /// A client for the server at `base_url` (`http://host:port`, optionally
+    /// with a path), using the [`DEFAULT_PREFIX`].
+    pub fn new(base_url: &str) -> Result<Self, CallError> {
+        let uri: Uri =
+            base_url.trim().parse().map_err(|e| CallError::Protocol(format!("invalid base URL {base_url:?}: {e}")))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(CallError::Protocol(format!("only http:// base URLs are supported, got {base_url:?}")));
+        }
+        let authority =
+            uri.authority().ok_or_else(|| CallError::Protocol(format!("base URL {base_url:?} names no host")))?;
+        if uri.query().is_some() {
+            return Err(CallError::Protocol(format!("base URL {base_url:?} must not have a query")));
+        }
+        let origin = format!("http://{authority}{}", uri.path().trim_end_matches('/'));
+        Ok(Self {
+            transport: Transport::new()?,
+            origin,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            versions: HashMap::new(),
+            compress_requests: false,
+            accept_encoding: Some(Codec::Zstd.token().to_owned()),
+            limits: ReadLimits::default(),
+            max_response_bytes: None,
+            last_request_id: None,
+            requests_sent: 0,
+        })
+    }
+
+    /// Use `prefix` (e.g. `"/vgi"`, or `""` for none) instead of the default.
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        let trimmed = prefix.trim().trim_end_matches('/');
+        self.prefix = match trimmed {
+            "" => String::new(),
+            p if p.starts_with('/') => p.to_owned(),
+            p => format!("/{p}"),
+        };
+        self
+    }
+
+    /// The URL prefix in use.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Send `version` as `vgi_rpc.protocol_version` on every request to `protocol`.
+    pub fn set_protocol_version(&mut self, protocol: impl Into<String>, version: impl Into<String>) {
+        self.versions.insert(protocol.into(), version.into());
+    }
+
+    /// zstd-compress request bodies (`Content-Encoding: zstd`).
+    pub fn set_request_compression(&mut self, zstd: bool) {
+        self.compress_requests = zstd;
+    }
+
+    /// The `X-VGI-Accept-Encoding` value sent on RPC requests (default
+    /// `zstd`; `None` sends none). zstd and gzip responses are decoded
+    /// whichever header names them.
+    pub fn set_accept_encoding(&mut self, value: Option<String>) {
+        self.accept_encoding = value;
+    }
+
+    /// Fail a request that takes longer than `timeout` (default: no limit).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.transport.set_timeout(timeout);
+    }
+
+    /// Caps for decoding response IPC streams.
+    pub fn set_read_limits(&mut self, limits: ReadLimits) {
+        self.limits = limits;
+    }
+
+    /// Refuse response bodies larger than `limit` bytes, before and after
+    /// content decoding (default: no limit).
+    pub fn set_max_response_bytes(&mut self, limit: Option<usize>) {
+        self.max_response_bytes = limit;
+    }
+
+    /// The `X-Request-ID` of the last RPC response, when the server sent one.
+    pub fn last_request_id(&self) -> Option<&str> {
+        self.last_request_id.as_deref()
+    }
+
+    /// How many RPC requests (unary, `/init`, `/exchange`) this client has sent.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests_sent
+    }
+
+    /// The path of an RPC route: `{prefix}/{protocol}/{method}{suffix}`.
+    pub fn rpc_path(&self, protocol: &str, method: &str, suffix: &str) -> String {
+        format!("{}/{protocol}/{method}{suffix}", self.prefix)
+    }
+
+    fn url(&self, path: &str) -> Result<Uri, CallError> {
+        let text = format!("{}{path}", self.origin);
+        text.parse().map_err(|e| CallError::Protocol(format!("invalid request URL {text:?}: {e}")))
+    }
+
+    fn rpc_url(&self, protocol: &str, method: &str, suffix: &str) -> Result<Uri, CallError> {
+        self.url(&self.rpc_path(protocol, method, suffix))
+    }
+
+    fn request_metadata(&self, protocol: &str, method: &str, extra: &Metadata) -> Metadata {
+        RequestHeader {
+            protocol: protocol.to_owned(),
+            method: method.to_owned(),
+            protocol_version: self.versions.get(protocol).cloned(),
+            request_id: None,
+        }
+        .to_metadata(extra)
+    }
+
+    /// POST an IPC request body to an RPC route and read the response streams.
+    pub(crate) fn post_rpc(&mut self, uri: &Uri, body: Vec<u8>) -> Result<Vec<IpcStream>, CallError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ARROW_CONTENT_TYPE));
+        if let Some(accept) = &self.accept_encoding {
+            let value = HeaderValue::from_str(accept)
+                .map_err(|_| CallError::Protocol(format!("invalid accept-encoding value {accept:?}")))?;
+            headers.insert(VGI_ACCEPT_ENCODING, value);
+        }
+        let body = if self.compress_requests {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(Codec::Zstd.token()));
+            coding::encode_request(Codec::Zstd, &body)?
+        } else {
+            body
+        };
+        self.requests_sent += 1;
+        let response = self.transport.post(uri.clone(), headers, body, self.max_response_bytes)?;
+        self.last_request_id = response.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let decoded = coding::decode_response(&response.headers, &response.body, self.max_response_bytes)?;
+        response::interpret(response.status, &response.headers, &decoded, self.limits)
+    }
+
+    /// Call a unary method with `params` (one row; zero columns for no parameters).
+    pub fn call(&mut self, protocol: &str, method: &str, params: &RecordBatch) -> Result<UnaryResponse, CallError> {
+        self.call_with(protocol, method, params, &Metadata::new())
+    }
+
+    /// Call a unary method with extra request metadata.
+    pub fn call_with(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        extra_metadata: &Metadata,
+    ) -> Result<UnaryResponse, CallError> {
+        let md = self.request_metadata(protocol, method, extra_metadata);
+        let body = request::single_batch_stream(params, &md)?;
+        let uri = self.rpc_url(protocol, method, "")?;
+        unary::read_unary(self.post_rpc(&uri, body)?)
+    }
+
+    /// POST `/init` and set up the session state it establishes.
+    fn open_stream(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        options: &StreamOptions,
+    ) -> Result<(Session, init::StreamStart), CallError> {
+        let md = self.request_metadata(protocol, method, &options.extra_metadata);
+        let body = request::single_batch_stream(params, &md)?;
+        let init_uri = self.rpc_url(protocol, method, "/init")?;
+        let exchange_uri = self.rpc_url(protocol, method, "/exchange")?;
+        let mut start = init::read_init(self.post_rpc(&init_uri, body)?, options.has_header)?;
+        Ok((Session::new(exchange_uri, &mut start), start))
+    }
+
+    /// Start a producer stream. The `/init` response may already hold the
+    /// first batch; [`HttpProducer::next_batch`] returns it before ticking.
+    pub fn producer(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        options: &StreamOptions,
+    ) -> Result<HttpProducer<'_>, CallError> {
+        let (session, start) = self.open_stream(protocol, method, params, options)?;
+        Ok(HttpProducer::new(self, session, start.first))
+    }
+
+    /// Start an exchange stream.
+    pub fn exchange(
+        &mut self,
+        protocol: &str,
+        method: &str,
+        params: &RecordBatch,
+        options: &StreamOptions,
+    ) -> Result<HttpExchange<'_>, CallError> {
+        let (session, start) = self.open_stream(protocol, method, params, options)?;
+        if start.first.is_some() {
+            return Err(CallError::Protocol("an exchange /init response carried a data batch".into()));
+        }
+        if session.cursor.is_none() {
+            return Err(CallError::Protocol("an exchange /init response carried no cursor token".into()));
+        }
+        Ok(HttpExchange::new(self, session))
+    }
+
+    /// POST `body` to `path` (relative to the base URL, prefix not added)
+    /// with exactly `headers`, and return the status, headers and body as
+    /// received (still content-coded). For tests of malformed requests.
+    pub fn post_raw(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, HeaderMap, Vec<u8>), CallError> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| CallError::Protocol(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| CallError::Protocol(format!("invalid value for header {name}")))?;
+            map.append(name, value);
+        }
+        let response = self.transport.post(self.url(path)?, map, body, self.max_response_bytes)?;
+        Ok((response.status.as_u16(), response.headers, response.body.to_vec()))
+    }
+}
