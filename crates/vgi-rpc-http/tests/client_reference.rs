@@ -305,7 +305,7 @@ fn status_mapping(worker: &Worker, client: &mut HttpClient) {
     let (status, _, _) = client.post_raw(&path, &[("content-type", "text/plain")], b"x".to_vec()).expect("post");
     assert_eq!(status, 415);
     // A wrong prefix reaches an HTML 404 page: a protocol error, not a wire error.
-    let mut wrong = HttpClient::new(&format!("http://127.0.0.1:{}", worker.port)).expect("client");
+    let mut wrong = HttpClient::new(&format!("http://127.0.0.1:{}", worker.port)).expect("client").with_prefix("/vgi");
     let err = wrong.call(PROTOCOL, "echo_string", &params(vec![("value", string("x"))])).expect_err("wrong prefix");
     match err {
         CallError::Protocol(m) => assert!(m.starts_with("HTTP 404"), "{m}"),
