@@ -1,6 +1,6 @@
 //! One table of fixtures — method, arguments, expected result / error /
-//! logs — run with the project's own client over every byte-stream
-//! transport the worker has: pipe (subprocess), Unix socket and TCP.
+//! logs — run with the project's own clients over every transport the
+//! worker has: pipe (subprocess), Unix socket, TCP and HTTP.
 
 use std::io::{BufRead, BufReader as StdBufReader, Read, Write};
 use std::path::PathBuf;
@@ -12,7 +12,8 @@ use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use vgi_rpc::core::client::no_params;
-use vgi_rpc::core::{Client, LogLevel, StreamOptions};
+use vgi_rpc::core::{CallError, Client, LogLevel, StreamOptions, UnaryResponse};
+use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient};
 
 const PRIMARY: &str = "ConformanceService";
@@ -127,9 +128,90 @@ fn table() -> Vec<Fixture> {
     ]
 }
 
-fn run_unary_table<R: Read, W: Write>(client: &mut Client<R, W>) {
+/// What the fixtures need from a client, over any transport.
+trait FixtureClient {
+    fn set_version(&mut self, protocol: &str, version: &str);
+    fn unary(&mut self, protocol: &str, method: &str, params: &RecordBatch) -> Result<UnaryResponse, CallError>;
+    /// A primary-protocol producer's batches, and the error that ended it early, if any.
+    fn produce(&mut self, method: &str, params: &RecordBatch) -> (Vec<RecordBatch>, Option<CallError>);
+    /// Open a primary-protocol exchange, send one batch, close.
+    fn exchange_once(
+        &mut self,
+        method: &str,
+        params: &RecordBatch,
+        input: &RecordBatch,
+    ) -> Result<RecordBatch, CallError>;
+}
+
+/// Drain `next` until the stream ends or fails.
+fn drain(
+    mut next: impl FnMut() -> Result<Option<(RecordBatch, vgi_rpc::Metadata)>, CallError>,
+) -> (Vec<RecordBatch>, Option<CallError>) {
+    let mut batches = Vec::new();
+    loop {
+        match next() {
+            Ok(Some((batch, _))) => batches.push(batch),
+            Ok(None) => return (batches, None),
+            Err(e) => return (batches, Some(e)),
+        }
+    }
+}
+
+impl<R: Read, W: Write> FixtureClient for Client<R, W> {
+    fn set_version(&mut self, protocol: &str, version: &str) {
+        self.set_protocol_version(protocol, version);
+    }
+    fn unary(&mut self, protocol: &str, method: &str, params: &RecordBatch) -> Result<UnaryResponse, CallError> {
+        self.call(protocol, method, params)
+    }
+    fn produce(&mut self, method: &str, params: &RecordBatch) -> (Vec<RecordBatch>, Option<CallError>) {
+        match self.producer(PRIMARY, method, params, &StreamOptions::default()) {
+            Ok(mut session) => drain(|| session.next_batch()),
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    }
+    fn exchange_once(
+        &mut self,
+        method: &str,
+        params: &RecordBatch,
+        input: &RecordBatch,
+    ) -> Result<RecordBatch, CallError> {
+        let mut session = self.exchange(PRIMARY, method, params, &StreamOptions::default())?;
+        let (out, _) = session.exchange(input)?;
+        session.close(&input.schema())?;
+        Ok(out)
+    }
+}
+
+impl FixtureClient for HttpClient {
+    fn set_version(&mut self, protocol: &str, version: &str) {
+        self.set_protocol_version(protocol, version);
+    }
+    fn unary(&mut self, protocol: &str, method: &str, params: &RecordBatch) -> Result<UnaryResponse, CallError> {
+        self.call(protocol, method, params)
+    }
+    fn produce(&mut self, method: &str, params: &RecordBatch) -> (Vec<RecordBatch>, Option<CallError>) {
+        match self.producer(PRIMARY, method, params, &StreamOptions::default()) {
+            Ok(mut session) => drain(|| session.next_batch()),
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    }
+    fn exchange_once(
+        &mut self,
+        method: &str,
+        params: &RecordBatch,
+        input: &RecordBatch,
+    ) -> Result<RecordBatch, CallError> {
+        let mut session = self.exchange(PRIMARY, method, params, &StreamOptions::default())?;
+        let (out, _) = session.exchange(input)?;
+        session.close()?;
+        Ok(out)
+    }
+}
+
+fn run_unary_table(client: &mut impl FixtureClient) {
     for fx in table() {
-        let got = client.call(fx.protocol, fx.method, &fx.params);
+        let got = client.unary(fx.protocol, fx.method, &fx.params);
         match (&fx.expect, got) {
             (Expect::Value(want), Ok(resp)) => {
                 assert_eq!(resp.value().expect("a result").as_ref(), want.as_ref(), "{}", fx.name)
@@ -155,42 +237,32 @@ fn run_unary_table<R: Read, W: Write>(client: &mut Client<R, W>) {
     }
 }
 
-fn run_stream_fixtures<R: Read, W: Write>(client: &mut Client<R, W>) {
+fn run_stream_fixtures(client: &mut impl FixtureClient) {
     let count = params(vec![("count", Arc::new(Int64Array::from(vec![3])) as ArrayRef)]);
-    let mut p = client.producer(PRIMARY, "produce_n", &count, &StreamOptions::default()).expect("produce_n");
-    let batches = p.collect_all().expect("batches");
-    let values: Vec<i64> = batches.iter().map(|(b, _)| b.column(1).as_primitive::<Int64Type>().value(0)).collect();
+    let (batches, error) = client.produce("produce_n", &count);
+    assert!(error.is_none(), "produce_n: {error:?}");
+    let values: Vec<i64> = batches.iter().map(|b| b.column(1).as_primitive::<Int64Type>().value(0)).collect();
     assert_eq!(values, vec![0, 10, 20]);
-    drop(p);
 
     let factor = params(vec![("factor", Arc::new(Float64Array::from(vec![2.0])) as ArrayRef)]);
-    let mut x = client.exchange(PRIMARY, "exchange_scale", &factor, &StreamOptions::default()).expect("exchange");
     let schema = Arc::new(Schema::new(vec![Field::new("value", DataType::Float64, false)]));
-    let input = RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(vec![1.0, 2.5]))]).unwrap();
-    let (out, _) = x.exchange(&input).expect("one exchange");
+    let input = RecordBatch::try_new(schema, vec![Arc::new(Float64Array::from(vec![1.0, 2.5]))]).unwrap();
+    let out = client.exchange_once("exchange_scale", &factor, &input).expect("one exchange");
     assert_eq!(out.column(0).as_primitive::<Float64Type>().values(), &[2.0, 5.0]);
-    x.close(&schema).expect("close");
 
-    let mut e = client
-        .producer(
-            PRIMARY,
-            "produce_error_mid_stream",
-            &params(vec![("emit_before_error", Arc::new(Int64Array::from(vec![1])) as ArrayRef)]),
-            &StreamOptions::default(),
-        )
-        .expect("init ok");
-    assert!(e.next_batch().expect("first batch").is_some());
-    let err = e.next_batch().expect_err("second turn fails");
-    assert_eq!(err.remote().expect("remote").error_type, "RuntimeError");
-    drop(e);
+    let one = params(vec![("emit_before_error", Arc::new(Int64Array::from(vec![1])) as ArrayRef)]);
+    let (batches, error) = client.produce("produce_error_mid_stream", &one);
+    assert_eq!(batches.len(), 1, "one batch before the error");
+    assert_eq!(error.expect("the second turn fails").remote().expect("remote").error_type, "RuntimeError");
 
-    // The connection is still usable after all of the above.
-    let resp = client.call(PRIMARY, "echo_string", &params(vec![("value", strings(&["end"]))])).expect("still serving");
+    // The client is still usable after all of the above.
+    let resp =
+        client.unary(PRIMARY, "echo_string", &params(vec![("value", strings(&["end"]))])).expect("still serving");
     assert_eq!(resp.value().expect("value").len(), 1);
 }
 
-fn run_all<R: Read, W: Write>(client: &mut Client<R, W>) {
-    client.set_protocol_version(PRIMARY, "2.0.0");
+fn run_all(client: &mut impl FixtureClient) {
+    client.set_version(PRIMARY, "2.0.0");
     run_unary_table(client);
     run_stream_fixtures(client);
 }
@@ -198,7 +270,7 @@ fn run_all<R: Read, W: Write>(client: &mut Client<R, W>) {
 #[test]
 fn fixtures_over_pipe() {
     let mut client = SubprocessClient::spawn(WORKER, ["--pipe"]).expect("spawn worker");
-    run_all(&mut client);
+    run_all(&mut *client);
     assert!(client.close().expect("worker exits").success());
 }
 
@@ -243,5 +315,20 @@ fn fixtures_over_unix_socket() {
 fn fixtures_over_tcp() {
     let worker = SocketWorker::start(&["--tcp", "127.0.0.1:0"], "TCP:");
     let mut client = connect_tcp(worker.address.as_str()).expect("connect");
+    run_all(&mut client);
+}
+
+#[test]
+fn fixtures_over_http() {
+    let worker = SocketWorker::start(&["--http", "0"], "PORT:");
+    let mut client = HttpClient::new(&format!("http://127.0.0.1:{}", worker.address)).expect("client");
+    run_all(&mut client);
+}
+
+#[test]
+fn fixtures_over_http_with_a_cold_call_cache_and_compressed_requests() {
+    let worker = SocketWorker::start(&["--http", "0", "--no-call-state-cache"], "PORT:");
+    let mut client = HttpClient::new(&format!("http://127.0.0.1:{}", worker.address)).expect("client");
+    client.set_request_compression(true);
     run_all(&mut client);
 }
