@@ -1,8 +1,9 @@
-//! Round trips through the benchmark worker with the project's own client,
-//! per transport: unary noop and add latency, per-batch producer cost,
-//! exchange round trip, and bulk producer throughput (1 MiB and 8 MiB batches).
+//! Round trips through the benchmark worker with the project's own clients,
+//! per transport (pipe, unix, tcp, http): unary noop and add latency,
+//! per-batch producer cost, exchange round trip, and bulk producer
+//! throughput (1 MiB and 8 MiB batches).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
@@ -10,10 +11,10 @@ use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vgi_rpc::core::client::no_params;
-use vgi_rpc::core::{Client, StreamOptions};
+use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient};
 use vgi_rpc_benches::add_params;
-use vgi_rpc_benches::service::BENCHMARK_PROTOCOL as P;
+use vgi_rpc_benches::clients::BenchClient;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_vgi-rpc-bench-worker");
 
@@ -22,11 +23,11 @@ fn int_params(cols: &[(&str, i64)]) -> RecordBatch {
         .expect("params")
 }
 
-fn bench_client<R: Read, W: Write>(c: &mut Criterion, transport: &str, client: &mut Client<R, W>) {
+fn bench_client(c: &mut Criterion, transport: &str, client: &mut impl BenchClient) {
     let mut g = c.benchmark_group(format!("{transport}/unary"));
-    g.bench_function("noop", |b| b.iter(|| client.call(P, "noop", &no_params()).expect("noop")));
+    g.bench_function("noop", |b| b.iter(|| client.unary("noop", &no_params()).expect("noop")));
     let add = add_params();
-    g.bench_function("add", |b| b.iter(|| client.call(P, "add", &add).expect("add")));
+    g.bench_function("add", |b| b.iter(|| client.unary("add", &add).expect("add")));
     g.finish();
 
     let mut g = c.benchmark_group(format!("{transport}/stream"));
@@ -34,19 +35,18 @@ fn bench_client<R: Read, W: Write>(c: &mut Criterion, transport: &str, client: &
     g.throughput(Throughput::Elements(N as u64));
     let gen = int_params(&[("count", N)]);
     g.bench_function("generate_per_batch", |b| {
-        b.iter(|| {
-            let mut s = client.producer(P, "generate", &gen, &StreamOptions::default()).expect("generate");
-            assert_eq!(s.collect_all().expect("batches").len(), N as usize);
-        })
+        b.iter(|| assert_eq!(client.produce("generate", &gen).expect("generate").0, N as usize))
     });
     g.throughput(Throughput::Elements(1));
     let factor =
         RecordBatch::try_from_iter([("factor", Arc::new(Float64Array::from(vec![2.0])) as ArrayRef)]).expect("p");
     let schema = Arc::new(Schema::new(vec![Field::new("value", DataType::Float64, false)]));
-    let input = RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(vec![1.0, 2.0]))]).expect("in");
-    let mut session = client.exchange(P, "transform", &factor, &StreamOptions::default()).expect("transform");
-    g.bench_function("transform_round_trip", |b| b.iter(|| session.exchange(&input).expect("exchange")));
-    session.close(&schema).expect("close");
+    let input = RecordBatch::try_new(schema, vec![Arc::new(Float64Array::from(vec![1.0, 2.0]))]).expect("in");
+    client
+        .with_exchange("transform", &factor, &mut |step| {
+            g.bench_function("transform_round_trip", |b| b.iter(|| step(&input).expect("exchange")));
+        })
+        .expect("transform");
     g.finish();
 
     let mut g = c.benchmark_group(format!("{transport}/generate_bulk"));
@@ -56,14 +56,7 @@ fn bench_client<R: Read, W: Write>(c: &mut Criterion, transport: &str, client: &
         g.throughput(Throughput::Bytes((rows * 8 * BATCHES) as u64));
         let params = int_params(&[("rows_per_batch", rows), ("batch_count", BATCHES)]);
         g.bench_with_input(BenchmarkId::from_parameter(label), &params, |b, params| {
-            b.iter(|| {
-                let mut s = client.producer(P, "generate_bulk", params, &StreamOptions::default()).expect("bulk");
-                let mut n = 0;
-                while let Some((batch, _)) = s.next_batch().expect("batch") {
-                    n += batch.num_rows();
-                }
-                assert_eq!(n as i64, rows * BATCHES);
-            })
+            b.iter(|| assert_eq!(client.produce("generate_bulk", params).expect("bulk").1 as i64, rows * BATCHES))
         });
     }
     g.finish();
@@ -90,7 +83,7 @@ impl Drop for SocketWorker {
 
 fn pipe(c: &mut Criterion) {
     let mut client = SubprocessClient::spawn(WORKER, ["--pipe"]).expect("spawn");
-    bench_client(c, "pipe", &mut client);
+    bench_client(c, "pipe", &mut *client);
 }
 
 fn unix(c: &mut Criterion) {
@@ -106,5 +99,13 @@ fn tcp(c: &mut Criterion) {
     bench_client(c, "tcp", &mut client);
 }
 
-criterion_group!(benches, pipe, unix, tcp);
+fn http(c: &mut Criterion) {
+    // Identity responses: the bulk numbers measure the transport, not a codec.
+    let worker = SocketWorker::start(&["--http", "0", "--no-compression"], "PORT:");
+    let mut client = HttpClient::new(&format!("http://127.0.0.1:{}", worker.1)).expect("client");
+    client.set_accept_encoding(None);
+    bench_client(c, "http", &mut client);
+}
+
+criterion_group!(benches, pipe, unix, tcp, http);
 criterion_main!(benches);

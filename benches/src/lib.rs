@@ -1,5 +1,6 @@
 //! The benchmark worker's service and shared fixtures for the criterion benches.
 
+pub mod clients;
 pub mod service;
 
 use std::sync::Arc;

@@ -123,9 +123,20 @@ struct GenerateBulk {
     batch: Option<RecordBatch>,
 }
 
+/// `0..rows` as a batch. The last one built is kept (batches are immutable
+/// and shared), so a stream resumed on every HTTP turn does not rebuild it.
 fn bulk_batch(rows: i64) -> Result<RecordBatch, RpcError> {
+    static LAST: std::sync::Mutex<Option<(i64, RecordBatch)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((n, batch)) = last.as_ref() {
+        if *n == rows {
+            return Ok(batch.clone());
+        }
+    }
     let values = Int64Array::from_iter_values(0..rows);
-    Ok(RecordBatch::try_new(BULK_SCHEMA.0.clone(), vec![Arc::new(values)])?)
+    let batch = RecordBatch::try_new(BULK_SCHEMA.0.clone(), vec![Arc::new(values)])?;
+    *last = Some((rows, batch.clone()));
+    Ok(batch)
 }
 
 impl ProducerState for GenerateBulk {

@@ -335,21 +335,16 @@ fn read_body<R: Read + ?Sized>(r: &mut R, len: i64, limits: &ReadLimits) -> Resu
     if len == 0 {
         return Ok(Buffer::from(MutableBuffer::new(0)));
     }
-    let first = len.min(limits.prealloc_bytes.max(1));
-    let mut buf = MutableBuffer::from_len_zeroed(first);
-    let mut filled = 0;
-    loop {
-        let target = buf.len();
-        let got = read_fully(r, &mut buf.as_slice_mut()[filled..target])?;
-        filled += got;
-        if filled < target {
-            return Err(WireError::Truncated(format!("expected {len} body bytes, got {filled}")));
-        }
-        if filled == len {
-            return Ok(buf.into());
-        }
-        buf.resize(len.min(target.saturating_mul(2)), 0);
+    // Reserve what the peer promised, up to the preallocation cap (beyond it
+    // the buffer grows only as bytes actually arrive), and read straight into
+    // the spare capacity: no zero-filling, and the Vec becomes the Arrow
+    // buffer without a copy.
+    let mut body = Vec::with_capacity(len.min(limits.prealloc_bytes.max(1)));
+    let got = r.take(len as u64).read_to_end(&mut body)?;
+    if got < len {
+        return Err(WireError::Truncated(format!("expected {len} body bytes, got {got}")));
     }
+    Ok(Buffer::from_vec(body))
 }
 
 fn skip_body<R: Read + ?Sized>(r: &mut R, len: i64, limits: &ReadLimits) -> Result<(), WireError> {
