@@ -376,6 +376,19 @@ def conformance_http_access_log() -> Iterator[tuple[int, Path]]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.fixture(scope="class")
+def conformance_http_auth_port() -> Iterator[int]:
+    """Every RPC refused with 401 (``--http-auth``); ``/health`` still answers."""
+    with _http_worker("--http-auth") as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_auth_reason_port(conformance_http_auth_port: int) -> int:
+    """The same worker: it maps ``X-Conformance-Auth-Reason`` onto the refusal's reason."""
+    return conformance_http_auth_port
+
+
 # ---------------------------------------------------------------------------
 # Required-by-argument fixtures the worker cannot back yet
 # ---------------------------------------------------------------------------
@@ -383,12 +396,6 @@ def conformance_http_access_log() -> Iterator[tuple[int, Path]]:
 
 def _missing(capability: str) -> None:
     pytest.skip(f"{capability}: the Rust HTTP worker cannot back this fixture yet")
-
-
-@pytest.fixture(scope="class")
-def conformance_http_auth_port() -> int:
-    _missing("HTTP authentication (reject-all auth worker)")
-    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="class")

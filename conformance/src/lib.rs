@@ -5,6 +5,7 @@
 //! semantics; [`methods::secondary_protocol`] is `conformance.Secondary.v1`.
 //! [`build_server`] hosts both (primary first), as every conformance worker does.
 
+pub mod auth_fixture;
 pub mod methods;
 
 use std::fs::OpenOptions;

@@ -21,6 +21,10 @@ struct Args {
     http: Option<u16>,
     #[command(flatten)]
     http_args: HttpArgs,
+    /// Refuse every HTTP RPC with 401; the reason comes from the
+    /// X-Conformance-Auth-Reason request header (a conformance-fixture affordance).
+    #[arg(long)]
+    http_auth: bool,
     /// A fixed server id for logs and error batches (default: random).
     #[arg(long, value_name = "ID")]
     server_id: Option<String>,
@@ -81,10 +85,13 @@ fn main() -> ExitCode {
 
 /// `--http [PORT]`: bind, print `PORT:<n>`, serve until SIGTERM/SIGINT.
 fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
-    let (addr, config) = match (args.http_args.bind_addr(args.http), args.http_args.config()) {
+    let (addr, mut config) = match (args.http_args.bind_addr(args.http), args.http_args.config()) {
         (Ok(addr), Ok(config)) => (addr, config),
         (Err(e), _) | (_, Err(e)) => return fail(&e),
     };
+    if args.http_auth {
+        config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(vgi_rpc_conformance::auth_fixture::reject_all())));
+    }
     let announce = |bound: std::net::SocketAddr| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

@@ -12,7 +12,7 @@ use axum::Router;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, StatusCode};
 use vgi_rpc_core::stateless::Route;
-use vgi_rpc_core::Server;
+use vgi_rpc_core::{AuthContext, Server};
 use vgi_rpc_token::{Key, Keyring, Sealer};
 
 use crate::config::HttpConfig;
@@ -137,11 +137,22 @@ async fn handle(State(app): State<Arc<HttpApp>>, req: Request) -> Response {
 
 async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
     let path = req.uri().path().to_owned();
+    if path == vgi_rpc_auth::WELL_KNOWN_PATH && req.method() == Method::GET {
+        return crate::auth::resource_metadata(app.config.auth.as_ref()).unwrap_or_else(plain_not_found);
+    }
     let Some(rest) = path.strip_prefix(app.prefix.as_str()) else {
         return plain_not_found();
     };
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
+    // Everything but the health probe is authenticated, before any body is read.
+    let auth = match (&app.config.auth, segments.as_slice()) {
+        (_, ["health"]) | (None, _) => Arc::new(AuthContext::anonymous()),
+        (Some(settings), _) => match crate::auth::authenticate(settings, req.headers(), peer(&req), &path) {
+            Ok(ctx) => Arc::new(ctx),
+            Err(refusal) => return refusal,
+        },
+    };
     match (segments.as_slice(), &method) {
         ([""], &Method::GET) | ([""], &Method::HEAD) => pages::landing(app),
         (["health"], m) if m == Method::GET || m == Method::HEAD || m == Method::OPTIONS => {
@@ -160,12 +171,12 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
         ([name], &Method::POST) if name.starts_with("__") && name.ends_with("__") => {
             rpc::reserved(app, name, request_id)
         }
-        ([protocol, name], &Method::POST) => rpc::serve(app, req, protocol, name, Route::Unary, request_id).await,
+        ([protocol, name], &Method::POST) => rpc::serve(app, req, protocol, name, Route::Unary, request_id, auth).await,
         ([protocol, name, "init"], &Method::POST) => {
-            rpc::serve(app, req, protocol, name, Route::Init, request_id).await
+            rpc::serve(app, req, protocol, name, Route::Init, request_id, auth).await
         }
         ([protocol, name, "exchange"], &Method::POST) => {
-            rpc::serve(app, req, protocol, name, Route::Exchange, request_id).await
+            rpc::serve(app, req, protocol, name, Route::Exchange, request_id, auth).await
         }
         ([protocol, _], _) | ([protocol, _, "init" | "exchange"], _) => {
             let hosted = !protocol.contains('%') && app.server.protocol(protocol).is_some();
@@ -179,7 +190,7 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
     }
 }
 
-/// The peer address, when the router was served with connect info.
-pub(crate) fn remote_addr(req: &Request) -> Option<String> {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.to_string())
+/// The peer's socket address, when the router was served with connect info.
+pub(crate) fn peer(req: &Request) -> Option<SocketAddr> {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)
 }

@@ -4,8 +4,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use std::sync::Arc;
+
+use vgi_rpc_auth::{BearerTokens, Chain, XfccAuthenticator};
 use vgi_rpc_token::{Key, Keyring};
 
+use crate::auth::AuthSettings;
 use crate::config::HttpConfig;
 
 /// HTTP flags. The worker itself owns `--http [PORT]`.
@@ -44,6 +48,12 @@ pub struct HttpArgs {
     /// Stream-token lifetime in seconds (0 disables expiry).
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub token_ttl: u64,
+    /// Require `Authorization: Bearer TOKEN`, naming PRINCIPAL (repeatable).
+    #[arg(long, value_name = "PRINCIPAL=TOKEN")]
+    pub bearer_token: Vec<String>,
+    /// Accept mTLS identities from `x-forwarded-client-cert` sent by these proxies (IP or CIDR, repeatable).
+    #[arg(long, value_name = "CIDR")]
+    pub xfcc_trusted_proxy: Vec<String>,
 }
 
 impl HttpArgs {
@@ -75,6 +85,29 @@ impl HttpArgs {
         if self.no_call_state_cache {
             config.call_state_cache_entries = 0;
         }
+        config.auth = self.auth()?;
         Ok(config)
+    }
+
+    /// Bearer tokens and/or XFCC identities; either one admits a caller.
+    fn auth(&self) -> Result<Option<AuthSettings>, String> {
+        let mut chain = Chain::new();
+        if !self.bearer_token.is_empty() {
+            let mut tokens = BearerTokens::new();
+            for pair in &self.bearer_token {
+                let Some((principal, token)) = pair.split_once('=').filter(|(p, t)| !p.is_empty() && !t.is_empty())
+                else {
+                    return Err(format!("--bearer-token {pair:?}: expected PRINCIPAL=TOKEN"));
+                };
+                tokens = tokens.with_token(token, principal);
+            }
+            chain = chain.or(tokens);
+        }
+        if !self.xfcc_trusted_proxy.is_empty() {
+            let xfcc = XfccAuthenticator::new(self.xfcc_trusted_proxy.iter().map(String::as_str))
+                .map_err(|e| format!("--xfcc-trusted-proxy: {e}"))?;
+            chain = chain.or(xfcc);
+        }
+        Ok((!chain.is_empty()).then(|| AuthSettings::new(Arc::new(chain))))
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use vgi_rpc_token::Keyring;
 
+use crate::auth::AuthSettings;
 use crate::encoding::Codec;
 
 /// How the HTTP server behaves. `Default` matches the reference worker's
@@ -30,6 +31,8 @@ pub struct HttpConfig {
     pub keyring: Option<Keyring>,
     /// Token lifetime; zero disables expiry.
     pub token_ttl: Duration,
+    /// Authentication; `None` serves every caller as anonymous.
+    pub auth: Option<AuthSettings>,
 }
 
 impl Default for HttpConfig {
@@ -44,6 +47,7 @@ impl Default for HttpConfig {
             call_state_cache_entries: 4096,
             keyring: None,
             token_ttl: vgi_rpc_token::seal::DEFAULT_TTL,
+            auth: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! The client is a small hyper client speaking the same routes.
 
 pub mod app;
+pub mod auth;
 pub mod call_cache;
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -20,6 +21,8 @@ pub mod serve;
 pub mod tokens;
 
 pub use app::HttpApp;
+pub use auth::AuthSettings;
 pub use config::HttpConfig;
 pub use encoding::Codec;
 pub use serve::{serve_http, serve_router, termination_signal, ServeError};
+pub use vgi_rpc_auth;

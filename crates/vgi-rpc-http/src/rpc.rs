@@ -12,9 +12,9 @@ use http::{HeaderMap, StatusCode};
 use vgi_rpc_core::stateless::{
     dispatch_one, error_body, reserved_not_implemented, resolve_route, OneRequest, Route, Status,
 };
-use vgi_rpc_core::{ConnectionInfo, RpcError};
+use vgi_rpc_core::{AuthContext, ConnectionInfo, RpcError};
 
-use crate::app::{json_error, remote_addr, response, HttpApp};
+use crate::app::{json_error, peer, response, HttpApp};
 use crate::encoding::{decode_body, encode_body, pick_response_coding, request_codec, DecodeError, ResponseCoding};
 use crate::headers::{
     ACCEPT_MAX_RESPONSE_BYTES, ARROW_CONTENT_TYPE, RPC_ERROR, VGI_ACCEPT_ENCODING, VGI_CONTENT_ENCODING,
@@ -82,8 +82,9 @@ pub(crate) async fn serve(
     method: &str,
     route: Route,
     request_id: &str,
+    auth: Arc<AuthContext>,
 ) -> Response {
-    let remote = remote_addr(&req);
+    let remote = peer(&req).map(|a| a.to_string());
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let limit = app.config.max_request_bytes;
@@ -145,7 +146,7 @@ pub(crate) async fn serve(
         );
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", &message);
     }
-    let conn = ConnectionInfo { auth: Arc::new(vgi_rpc_core::AuthContext::anonymous()), remote_addr: remote };
+    let conn = ConnectionInfo { auth, remote_addr: remote };
     let one = OneRequest {
         route,
         protocol: &protocol_def,

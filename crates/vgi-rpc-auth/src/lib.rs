@@ -1,0 +1,41 @@
+//! HTTP authentication for vgi-rpc, independent of any web framework.
+//!
+//! * [`Authenticator`] turns an [`AuthRequest`] (headers, socket peer, path)
+//!   into a [`vgi_rpc_core::AuthContext`] or refuses with an [`AuthFailure`]
+//!   carrying one of the six [`AuthReason`] codes of
+//!   `docs/unauthorized-spec.md` §3.
+//! * Built-in authenticators: [`BearerTokens`] (static tokens, constant-time),
+//!   [`XfccAuthenticator`] (proxy-terminated mTLS via Envoy's
+//!   `x-forwarded-client-cert`, trusted only from configured proxies), and
+//!   with the `jwt` feature `JwtAuthenticator` (Bearer JWTs against a JWKS).
+//! * Composition: [`Chain`] (alternatives) and [`RequireAll`] (gates AND a
+//!   credential), both carrying proxy-header declarations and challenges.
+//! * [`unauthorized()`] renders the standardized 401 (headers, JSON envelope,
+//!   or an HTML page for browsers); [`ProtectedResourceMetadata`] is the RFC
+//!   9728 document for [`WELL_KNOWN_PATH`].
+//!
+//! The HTTP transport calls the authenticator before reading the body, and
+//! on failure sends [`unauthorized()`] with the union of
+//! [`Authenticator::proxy_headers`] and any operator-declared names.
+
+pub mod authenticator;
+pub mod bearer;
+pub mod cidr;
+pub mod compose;
+#[cfg(feature = "jwt")]
+pub mod jwt;
+pub mod mtls;
+pub mod reason;
+pub mod resource_metadata;
+pub mod unauthorized;
+
+pub use authenticator::{from_fn, AuthRequest, Authenticator, FnAuthenticator};
+pub use bearer::{bearer_token, BearerTokens};
+pub use cidr::{CidrError, IpNet};
+pub use compose::{Chain, RequireAll};
+#[cfg(feature = "jwt")]
+pub use jwt::{JwksError, JwtAuthenticator};
+pub use mtls::{parse_xfcc, XfccAuthenticator, XfccElement, XfccError, XfccSelect, XFCC_HEADER};
+pub use reason::{AuthFailure, AuthReason};
+pub use resource_metadata::{www_authenticate, ProtectedResourceMetadata, WELL_KNOWN_PATH};
+pub use unauthorized::{proxy_hint, unauthorized, Unauthorized};
