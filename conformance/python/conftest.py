@@ -389,6 +389,38 @@ def conformance_http_auth_reason_port(conformance_http_auth_port: int) -> int:
     return conformance_http_auth_port
 
 
+@pytest.fixture(scope="session")
+def proof_worker_factory() -> Iterator[Callable[..., Any]]:
+    """Spawn HTTP workers gated on proxy proof (``docs/proxy-proof-spec.md``).
+
+    The suite's ``TestProxyProof`` / ``TestUnauthorized`` proxy tests call the
+    factory with a ``ProofWorkerConfig``; the worker mounts RPC under ``/vgi``
+    and, like the reference proof worker, has no credential behind the gate.
+    """
+    from vgi_rpc.conformance.proof_harness import ProofWorker, ProofWorkerConfig
+
+    @contextlib.contextmanager
+    def spawn(config: ProofWorkerConfig) -> Iterator[ProofWorker]:
+        flags = [
+            "--prefix",
+            "/vgi",
+            "--proof-mode",
+            config.mode,
+            "--proof-origin-id",
+            config.origin_id,
+            "--proof-secrets",
+            config.secrets,
+            "--proof-skew",
+            str(config.skew_seconds),
+        ]
+        if not config.replay_cache:
+            flags.append("--proof-no-replay-cache")
+        with _http_worker(*flags) as port:
+            yield ProofWorker(port=port, prefix="/vgi", config=config)
+
+    yield spawn
+
+
 # ---------------------------------------------------------------------------
 # Required-by-argument fixtures the worker cannot back yet
 # ---------------------------------------------------------------------------

@@ -45,6 +45,13 @@ pub trait Authenticator: Send + Sync {
     fn challenge(&self) -> Option<String> {
         None
     }
+
+    /// Whether this is a precondition (such as a proxy proof) rather than a
+    /// credential. A gate must be ANDed through
+    /// [`RequireAll`](crate::RequireAll); [`Chain`](crate::Chain) refuses it.
+    fn precondition_gate(&self) -> bool {
+        false
+    }
 }
 
 impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
@@ -57,6 +64,9 @@ impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
     fn challenge(&self) -> Option<String> {
         (**self).challenge()
     }
+    fn precondition_gate(&self) -> bool {
+        (**self).precondition_gate()
+    }
 }
 
 impl<A: Authenticator + ?Sized> Authenticator for Box<A> {
@@ -68,6 +78,9 @@ impl<A: Authenticator + ?Sized> Authenticator for Box<A> {
     }
     fn challenge(&self) -> Option<String> {
         (**self).challenge()
+    }
+    fn precondition_gate(&self) -> bool {
+        (**self).precondition_gate()
     }
 }
 

@@ -30,13 +30,27 @@ impl Chain {
     }
 
     /// Add an alternative, tried after the ones already present.
-    pub fn or<A: Authenticator + 'static>(mut self, alternative: A) -> Self {
-        self.parts.push(Arc::new(alternative));
-        self
+    ///
+    /// # Panics
+    ///
+    /// When `alternative` is a precondition gate
+    /// ([`Authenticator::precondition_gate`]): any later alternative would
+    /// bypass it. Wrap the credential with [`RequireAll`] instead.
+    pub fn or<A: Authenticator + 'static>(self, alternative: A) -> Self {
+        self.or_shared(Arc::new(alternative))
     }
 
     /// Add a shared alternative.
+    ///
+    /// # Panics
+    ///
+    /// As [`Chain::or`], when `alternative` is a precondition gate.
     pub fn or_shared(mut self, alternative: Arc<dyn Authenticator>) -> Self {
+        assert!(
+            !alternative.precondition_gate(),
+            "a precondition gate cannot be an alternative in a Chain (OR): any later alternative would bypass it; \
+             AND it with the credential through RequireAll instead"
+        );
         self.parts.push(alternative);
         self
     }
@@ -106,7 +120,8 @@ impl Authenticator for Chain {
 /// Gates run first, in order; the first failure is the response and nothing
 /// after it is consulted. The caller's identity comes from the credential
 /// (or, without one, from the last gate). Claims of the other parts are
-/// merged in under `"<domain>.<claim>"` keys, never overwriting.
+/// merged in under `"<domain>.<claim>"` keys (kept as they are when already
+/// so namespaced), never overwriting.
 #[derive(Clone, Default)]
 pub struct RequireAll {
     gates: Vec<Arc<dyn Authenticator>>,
@@ -168,7 +183,10 @@ impl Authenticator for RequireAll {
         };
         for other in contexts {
             for (key, value) in other.claims {
-                let key = if other.domain.is_empty() { key } else { format!("{}.{key}", other.domain) };
+                // Keys already namespaced under the part's domain keep their name.
+                let namespaced = other.domain.is_empty()
+                    || key.strip_prefix(other.domain.as_str()).is_some_and(|rest| rest.starts_with('.'));
+                let key = if namespaced { key } else { format!("{}.{key}", other.domain) };
                 identity.claims.entry(key).or_insert(value);
             }
         }

@@ -8,6 +8,9 @@
 //!   [`XfccAuthenticator`] (proxy-terminated mTLS via Envoy's
 //!   `x-forwarded-client-cert`, trusted only from configured proxies), and
 //!   with the `jwt` feature `JwtAuthenticator` (Bearer JWTs against a JWKS).
+//! * [`ProxyProofGate`]: the proxy-proof precondition
+//!   (`docs/proxy-proof-spec.md`), per-request HMAC evidence that a call came
+//!   through a trusted proxy; [`mint_proof`] is the proxy side.
 //! * Composition: [`Chain`] (alternatives) and [`RequireAll`] (gates AND a
 //!   credential), both carrying proxy-header declarations and challenges.
 //! * [`unauthorized()`] renders the standardized 401 (headers, JSON envelope,
@@ -25,6 +28,7 @@ pub mod compose;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod mtls;
+pub mod proof;
 pub mod reason;
 pub mod resource_metadata;
 pub mod unauthorized;
@@ -36,6 +40,10 @@ pub use compose::{Chain, RequireAll};
 #[cfg(feature = "jwt")]
 pub use jwt::{JwksError, JwtAuthenticator};
 pub use mtls::{parse_xfcc, XfccAuthenticator, XfccElement, XfccError, XfccSelect, XFCC_HEADER};
+pub use proof::{
+    mint_proof, parse_secrets, ProofConfigError, ProofMode, ProxyProofConfig, ProxyProofGate, PROOF_HEADER,
+    PROOF_REQUIRED_HEADER,
+};
 pub use reason::{AuthFailure, AuthReason};
 pub use resource_metadata::{www_authenticate, ProtectedResourceMetadata, WELL_KNOWN_PATH};
 pub use unauthorized::{proxy_hint, unauthorized, Unauthorized};

@@ -145,13 +145,15 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
     };
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
-    // Everything but the health probe is authenticated, before any body is read.
-    let auth = match (&app.config.auth, segments.as_slice()) {
-        (_, ["health"]) | (None, _) => Arc::new(AuthContext::anonymous()),
-        (Some(settings), _) => match crate::auth::authenticate(settings, req.headers(), peer(&req), &path) {
+    // Everything but the health probe, `OPTIONS` and `/.well-known/` is
+    // authenticated, before any body is read.
+    let exempt = segments.as_slice() == ["health"] || method == Method::OPTIONS || path.starts_with("/.well-known/");
+    let auth = match &app.config.auth {
+        Some(settings) if !exempt => match crate::auth::authenticate(settings, req.headers(), peer(&req), &path) {
             Ok(ctx) => Arc::new(ctx),
             Err(refusal) => return refusal,
         },
+        _ => Arc::new(AuthContext::anonymous()),
     };
     match (segments.as_slice(), &method) {
         ([""], &Method::GET) | ([""], &Method::HEAD) => pages::landing(app),

@@ -1,7 +1,9 @@
 //! Authentication at the HTTP edge (§10 "Authentication",
 //! `docs/unauthorized-spec.md`): the configured authenticator runs before
 //! the body is read; a refusal is a `401` with a reason code, never Arrow.
-//! `{prefix}/health`, `/.well-known/…` and CORS preflights are exempt.
+//! `{prefix}/health`, `/.well-known/…` and every `OPTIONS` are exempt (they
+//! are served as the anonymous caller); a proxy-proof gate inherits exactly
+//! these exemptions (`docs/proxy-proof-spec.md` §2.3).
 
 use std::sync::Arc;
 

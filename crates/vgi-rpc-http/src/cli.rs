@@ -1,12 +1,20 @@
 //! The HTTP worker flags (`--host`, `--port`, `--prefix`, the caps,
-//! compression, CORS and token settings), flattened into a worker's own
-//! `clap` parser, and their mapping onto [`HttpConfig`].
+//! compression, CORS, token, authentication and proxy-proof settings),
+//! flattened into a worker's own `clap` parser, and their mapping onto
+//! [`HttpConfig`].
+//!
+//! A proxy-proof gate (`--proof-mode allow|require`) is ANDed with the
+//! credential flags as `RequireAll(gate, credential)`, gate first; alone, the
+//! gate admits whoever carries a valid proof. A bad proof configuration is a
+//! startup error, never a silent downgrade to `off`.
 
 use std::net::{IpAddr, SocketAddr};
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use vgi_rpc_auth::{BearerTokens, Chain, XfccAuthenticator};
+use vgi_rpc_auth::proof::{parse_secrets, ProofMode, ProxyProofConfig, ProxyProofGate, DEFAULT_CAPACITY, SECRETS_ENV};
+use vgi_rpc_auth::{Authenticator, BearerTokens, Chain, RequireAll, XfccAuthenticator};
 use vgi_rpc_token::{Key, Keyring};
 
 use crate::auth::AuthSettings;
@@ -54,6 +62,28 @@ pub struct HttpArgs {
     /// Accept mTLS identities from `x-forwarded-client-cert` sent by these proxies (IP or CIDR, repeatable).
     #[arg(long, value_name = "CIDR")]
     pub xfcc_trusted_proxy: Vec<String>,
+    /// Proxy proof: `off` (no gate), `allow` (verify and record, never deny) or `require` (401 without a valid proof).
+    #[arg(long, value_name = "MODE", default_value = "off", value_parser = parse_mode)]
+    pub proof_mode: ProofMode,
+    /// This worker's identifier, folded into every proof (required unless the mode is off).
+    #[arg(long, value_name = "ID")]
+    pub proof_origin_id: Option<String>,
+    /// Accepted proof keys, `KID:HEX64,...` (default: the VGI_PROXY_PROOF_SECRETS environment variable).
+    #[arg(long, value_name = "KID:HEX,...")]
+    pub proof_secrets: Option<String>,
+    /// Half-width of the proof timestamp window, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub proof_skew: u64,
+    /// Do not reject replayed proof nonces (the timestamp window alone bounds replay).
+    #[arg(long)]
+    pub proof_no_replay_cache: bool,
+    /// Hard cap on remembered proof nonces (oldest evicted beyond it).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CAPACITY)]
+    pub proof_replay_capacity: usize,
+}
+
+fn parse_mode(text: &str) -> Result<ProofMode, String> {
+    text.parse().map_err(|e: vgi_rpc_auth::ProofConfigError| e.to_string())
 }
 
 impl HttpArgs {
@@ -85,12 +115,42 @@ impl HttpArgs {
         if self.no_call_state_cache {
             config.call_state_cache_entries = 0;
         }
-        config.auth = self.auth()?;
+        let gate = self.proof_gate()?;
+        config.proxy_proof_required = gate.as_ref().is_some_and(|g| g.mode() == ProofMode::Require);
+        let credential = self.credential()?;
+        let authenticator: Option<Arc<dyn Authenticator>> = match (gate, credential) {
+            (Some(gate), Some(credential)) => Some(Arc::new(RequireAll::new().gate(gate).credential(credential))),
+            (Some(gate), None) => Some(Arc::new(RequireAll::new().gate(gate))),
+            (None, Some(credential)) => Some(Arc::new(credential)),
+            (None, None) => None,
+        };
+        config.auth = authenticator.map(AuthSettings::new);
         Ok(config)
     }
 
+    /// The proof gate, when `--proof-mode` is not `off`. Secrets come from
+    /// `--proof-secrets`, else from `VGI_PROXY_PROOF_SECRETS`.
+    fn proof_gate(&self) -> Result<Option<ProxyProofGate>, String> {
+        if self.proof_mode == ProofMode::Off {
+            return Ok(None);
+        }
+        let raw = match &self.proof_secrets {
+            Some(raw) => raw.clone(),
+            None => std::env::var(SECRETS_ENV).unwrap_or_default(),
+        };
+        let secrets = parse_secrets(&raw).map_err(|e| format!("--proof-secrets: {e}"))?;
+        let config = ProxyProofConfig {
+            mode: self.proof_mode,
+            origin_id: self.proof_origin_id.clone().unwrap_or_default(),
+            secrets,
+            skew: Duration::from_secs(self.proof_skew),
+            replay_capacity: (!self.proof_no_replay_cache).then_some(self.proof_replay_capacity),
+        };
+        ProxyProofGate::new(config).map(Some).map_err(|e| format!("--proof-mode {}: {e}", self.proof_mode))
+    }
+
     /// Bearer tokens and/or XFCC identities; either one admits a caller.
-    fn auth(&self) -> Result<Option<AuthSettings>, String> {
+    fn credential(&self) -> Result<Option<Chain>, String> {
         let mut chain = Chain::new();
         if !self.bearer_token.is_empty() {
             let mut tokens = BearerTokens::new();
@@ -108,6 +168,88 @@ impl HttpArgs {
                 .map_err(|e| format!("--xfcc-trusted-proxy: {e}"))?;
             chain = chain.or(xfcc);
         }
-        Ok((!chain.is_empty()).then(|| AuthSettings::new(Arc::new(chain))))
+        Ok((!chain.is_empty()).then_some(chain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        http: HttpArgs,
+    }
+
+    fn args(flags: &[&str]) -> HttpArgs {
+        Cli::try_parse_from(std::iter::once("worker").chain(flags.iter().copied())).expect("flags").http
+    }
+
+    fn secrets() -> String {
+        format!("edge:{}", "11".repeat(32))
+    }
+
+    #[test]
+    fn proof_flags_build_the_gate_and_capability() {
+        let s = secrets();
+        let config = args(&["--proof-mode", "require", "--proof-origin-id", "w1", "--proof-secrets", &s])
+            .config()
+            .expect("config");
+        assert!(config.proxy_proof_required);
+        let auth = config.auth.expect("auth");
+        assert_eq!(auth.authenticator.proxy_headers(), ["VGI-Proxy-Proof"]);
+
+        let config = args(&["--proof-mode", "allow", "--proof-origin-id", "w1", "--proof-secrets", &s])
+            .config()
+            .expect("config");
+        assert!(!config.proxy_proof_required);
+        assert!(config.auth.expect("auth").authenticator.proxy_headers().is_empty());
+
+        let off = args(&[]).config().expect("config");
+        assert!(!off.proxy_proof_required && off.auth.is_none());
+        assert_eq!(args(&[]).proof_mode, ProofMode::Off);
+    }
+
+    #[test]
+    fn proof_gate_is_anded_with_a_bearer_token() {
+        let s = secrets();
+        let config = args(&[
+            "--proof-mode",
+            "require",
+            "--proof-origin-id",
+            "w1",
+            "--proof-secrets",
+            &s,
+            "--bearer-token",
+            "alice=t0k",
+        ])
+        .config()
+        .expect("config");
+        let auth = config.auth.expect("auth");
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", http::HeaderValue::from_static("Bearer t0k"));
+        let refused = auth.authenticator.authenticate(&vgi_rpc_auth::AuthRequest::new(&headers));
+        assert_eq!(refused.map(|c| c.principal).unwrap_err().reason, vgi_rpc_auth::AuthReason::ProxyRequired);
+    }
+
+    #[test]
+    fn bad_proof_configuration_refuses_to_start() {
+        let s = secrets();
+        let cases: [&[&str]; 5] = [
+            &["--proof-mode", "require", "--proof-secrets", &s],
+            &["--proof-mode", "allow", "--proof-origin-id", "w1", "--proof-secrets", "edge:abc"],
+            &["--proof-mode", "require", "--proof-origin-id", "w1", "--proof-secrets", ""],
+            &["--proof-mode", "require", "--proof-origin-id", "bad id", "--proof-secrets", &s],
+            &["--proof-mode", "require", "--proof-origin-id", "w1", "--proof-secrets", &s, "--proof-skew", "0"],
+        ];
+        for flags in cases {
+            let err = args(flags).config().map(|_| ()).unwrap_err();
+            assert!(err.starts_with("--proof"), "{flags:?}: {err}");
+            assert!(!err.contains(&"11".repeat(32)), "secret leaked: {err}");
+        }
+        assert!(Cli::try_parse_from(["worker", "--proof-mode", "maybe"]).is_err());
     }
 }

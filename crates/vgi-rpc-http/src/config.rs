@@ -33,6 +33,10 @@ pub struct HttpConfig {
     pub token_ttl: Duration,
     /// Authentication; `None` serves every caller as anonymous.
     pub auth: Option<AuthSettings>,
+    /// Advertise `VGI-Proxy-Proof-Required: true` on every response. Set it
+    /// beside a `require`-mode proof gate in `auth`: the server cannot infer
+    /// the posture from an opaque authenticator (`docs/proxy-proof-spec.md` §2.2).
+    pub proxy_proof_required: bool,
 }
 
 impl Default for HttpConfig {
@@ -48,6 +52,7 @@ impl Default for HttpConfig {
             keyring: None,
             token_ttl: vgi_rpc_token::seal::DEFAULT_TTL,
             auth: None,
+            proxy_proof_required: false,
         }
     }
 }

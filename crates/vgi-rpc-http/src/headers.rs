@@ -44,6 +44,9 @@ pub fn capability_headers(config: &HttpConfig) -> Vec<(HeaderName, HeaderValue)>
     push("vgi-externalization-enabled", "false".to_owned());
     let codecs: Vec<&str> = config.response_codecs.iter().map(|c| c.token()).collect();
     push("vgi-supported-encodings", codecs.join(", "));
+    if config.proxy_proof_required {
+        push("vgi-proxy-proof-required", "true".to_owned());
+    }
     out
 }
 
