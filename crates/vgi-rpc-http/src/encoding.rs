@@ -103,6 +103,11 @@ pub fn request_codec(content_encoding: Option<&str>) -> Result<Option<Codec>, De
 pub fn decode_body(codec: Codec, body: &[u8], limit: Option<usize>) -> Result<Vec<u8>, DecodeError> {
     let corrupt = |detail: String| DecodeError::Corrupt { codec: codec.token(), detail };
     let cap = limit.unwrap_or(usize::MAX);
+    if codec == Codec::Zstd {
+        if let Some(decoded) = zstd_decompress_sized(body, cap)? {
+            return Ok(decoded);
+        }
+    }
     let reader: Box<dyn Read + '_> = match codec {
         Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(body).map_err(|e| corrupt(e.to_string()))?),
         Codec::Gzip => Box::new(flate2::read::GzDecoder::new(body)),
@@ -115,11 +120,56 @@ pub fn decode_body(codec: Codec, body: &[u8], limit: Option<usize>) -> Result<Ve
     Ok(out)
 }
 
+thread_local! {
+    /// One zstd compression context per thread, reused: creating one costs
+    /// more than compressing a small response.
+    static ZSTD: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
+    /// Likewise for decompression.
+    static UNZSTD: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Decode a single zstd frame that declares its content size, with a reused
+/// context; `None` when the frame does not say (the streaming path decodes it).
+fn zstd_decompress_sized(body: &[u8], cap: usize) -> Result<Option<Vec<u8>>, DecodeError> {
+    let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(body) else { return Ok(None) };
+    if zstd::zstd_safe::find_frame_compressed_size(body).ok() != Some(body.len()) {
+        return Ok(None);
+    }
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if size > cap {
+        return Err(DecodeError::TooLarge { codec: "zstd", limit: cap });
+    }
+    UNZSTD.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let decompressor = match slot.as_mut() {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new().map_err(|e| corrupt_zstd(e.to_string()))?),
+        };
+        decompressor.decompress(body, size).map(Some).map_err(|e| corrupt_zstd(e.to_string()))
+    })
+}
+
+fn corrupt_zstd(detail: String) -> DecodeError {
+    DecodeError::Corrupt { codec: "zstd", detail }
+}
+
+fn zstd_compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    ZSTD.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match slot.as_mut() {
+            Some(c) => c,
+            None => slot.insert(zstd::bulk::Compressor::new(1)?),
+        };
+        // The bulk API writes the frame's content size, as eager decoders need.
+        compressor.compress(body)
+    })
+}
+
 /// Encode a response body. zstd frames carry their content size, as eager
 /// decoders need.
 pub fn encode_body(codec: Codec, body: &[u8]) -> std::io::Result<Vec<u8>> {
     match codec {
-        Codec::Zstd => zstd::bulk::compress(body, 1),
+        Codec::Zstd => zstd_compress(body),
         Codec::Gzip => {
             let mut enc =
                 flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());

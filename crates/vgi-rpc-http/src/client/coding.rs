@@ -2,6 +2,7 @@
 //! compressing request bodies and undoing the coding a server applied to a
 //! response, named by `Content-Encoding` or `X-VGI-Content-Encoding`.
 
+use bytes::Bytes;
 use http::header::CONTENT_ENCODING;
 use http::HeaderMap;
 use vgi_rpc_core::CallError;
@@ -37,11 +38,13 @@ fn response_codec(headers: &HeaderMap) -> Result<Option<Codec>, CallError> {
     Ok(codec)
 }
 
-/// The decoded response body, never larger than `limit` bytes.
-pub(crate) fn decode_response(headers: &HeaderMap, body: &[u8], limit: Option<usize>) -> Result<Vec<u8>, CallError> {
+/// The decoded response body, never larger than `limit` bytes. An
+/// uncoded body is returned as is, without a copy.
+pub(crate) fn decode_response(headers: &HeaderMap, body: &Bytes, limit: Option<usize>) -> Result<Bytes, CallError> {
     match response_codec(headers)? {
-        None => Ok(body.to_vec()),
+        None => Ok(body.clone()),
         Some(codec) => decode_body(codec, body, limit)
+            .map(Bytes::from)
             .map_err(|e| CallError::Protocol(format!("cannot decode the {} response body: {e}", codec.token()))),
     }
 }
@@ -58,12 +61,14 @@ mod tests {
             let mut headers = HeaderMap::new();
             headers.insert(name, HeaderValue::from_static(codec.token()));
             let packed = encode_request(codec, &plain).expect("encodes");
+            let packed = Bytes::from(packed);
             assert_eq!(decode_response(&headers, &packed, None).expect("decodes"), plain);
             assert!(decode_response(&headers, &packed, Some(10)).is_err(), "the limit applies while decoding");
         }
         let mut headers = HeaderMap::new();
         headers.insert("content-encoding", HeaderValue::from_static("br"));
-        assert!(matches!(decode_response(&headers, b"x", None), Err(CallError::Protocol(_))));
-        assert_eq!(decode_response(&HeaderMap::new(), b"raw", None).expect("identity"), b"raw");
+        assert!(matches!(decode_response(&headers, &Bytes::from_static(b"x"), None), Err(CallError::Protocol(_))));
+        let raw = Bytes::from_static(b"raw");
+        assert_eq!(decode_response(&HeaderMap::new(), &raw, None).expect("identity"), raw);
     }
 }

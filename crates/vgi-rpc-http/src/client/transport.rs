@@ -1,22 +1,21 @@
 //! The blocking HTTP/1.1 transport under [`super::HttpClient`]: one
-//! current-thread tokio runtime driving a keep-alive hyper connection pool,
-//! with an optional per-request timeout and a cap on response bodies.
+//! current-thread tokio runtime driving one keep-alive hyper connection
+//! (calls are lockstep, so a pool would only add hand-offs), reconnecting
+//! when the server closed it, with an optional per-request timeout and a cap
+//! on response bodies.
 
 use std::future::Future;
 use std::io;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
 use vgi_rpc_core::wire::WireError;
 use vgi_rpc_core::CallError;
-
-/// How long an idle pooled connection is kept before it is dropped.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One HTTP response, body fully read and still content-coded.
 #[derive(Debug)]
@@ -26,27 +25,50 @@ pub(crate) struct RawResponse {
     pub body: Bytes,
 }
 
+/// The kept-alive connection and the `host:port` it goes to.
+type Connection = (String, SendRequest<Full<Bytes>>);
+
 /// A blocking POST-only HTTP client.
 pub(crate) struct Transport {
     runtime: tokio::runtime::Runtime,
-    client: Client<HttpConnector, Full<Bytes>>,
+    connection: Mutex<Option<Connection>>,
     timeout: Option<Duration>,
 }
 
 impl Transport {
-    /// A transport with its own runtime and an empty connection pool.
+    /// A transport with its own runtime and no connection yet.
     pub fn new() -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let client = {
-            let _entered = runtime.enter();
-            let mut connector = HttpConnector::new();
-            connector.set_nodelay(true);
-            Client::builder(TokioExecutor::new())
-                .pool_timer(TokioTimer::new())
-                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-                .build(connector)
+        Ok(Self { runtime, connection: Mutex::new(None), timeout: None })
+    }
+
+    /// The kept-alive connection to `authority` if it is still usable, else a new one.
+    async fn connection(&self, uri: &Uri, authority: &str) -> Result<SendRequest<Full<Bytes>>, CallError> {
+        let kept = match self.connection.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
         };
-        Ok(Self { runtime, client, timeout: None })
+        if let Some((to, mut sender)) = kept {
+            if to == authority && sender.ready().await.is_ok() {
+                return Ok(sender);
+            }
+        }
+        let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| io_failure(uri, e))?;
+        stream.set_nodelay(true).map_err(|e| io_failure(uri, e))?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| io_failure(uri, e))?;
+        // The connection runs whenever this runtime does (during each call).
+        self.runtime.spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    /// Keep `sender` for the next call.
+    fn keep(&self, authority: String, sender: SendRequest<Full<Bytes>>) {
+        match self.connection.lock() {
+            Ok(mut slot) => *slot = Some((authority, sender)),
+            Err(poisoned) => *poisoned.into_inner() = Some((authority, sender)),
+        }
     }
 
     /// Fail requests that take longer than `timeout` (`None`: wait forever).
@@ -67,13 +89,25 @@ impl Transport {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| CallError::Protocol(format!("cannot build a request to {uri}: {e}")))?;
         *request.headers_mut() = headers;
+        let authority = authority_of(&uri)?;
+        if let Ok(host) = http::HeaderValue::from_str(&authority) {
+            request.headers_mut().entry(http::header::HOST).or_insert(host);
+        }
+        // A connection-level client sends the target as given: use origin form.
+        if let Some(path) = uri.path_and_query() {
+            if let Ok(origin_form) = Uri::try_from(path.as_str()) {
+                *request.uri_mut() = origin_form;
+            }
+        }
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| io_failure(&uri, e))?;
+            let mut sender = self.connection(&uri, &authority).await?;
+            let response = sender.send_request(request).await.map_err(|e| io_failure(&uri, e))?;
             let (parts, body) = response.into_parts();
             let bytes = match max_body {
                 Some(limit) => Limited::new(body, limit).collect().await.map_err(|e| body_failure(&uri, e))?.to_bytes(),
                 None => body.collect().await.map_err(|e| io_failure(&uri, e))?.to_bytes(),
             };
+            self.keep(authority.clone(), sender);
             Ok::<_, CallError>(RawResponse { status: parts.status, headers: parts.headers, body: bytes })
         };
         let uri_text = uri.to_string();
@@ -104,6 +138,12 @@ impl Transport {
             Err(panic) => std::panic::resume_unwind(panic),
         })
     }
+}
+
+/// `host:port` of an `http://` URI (port 80 when absent).
+fn authority_of(uri: &Uri) -> Result<String, CallError> {
+    let host = uri.host().ok_or_else(|| CallError::Protocol(format!("{uri} names no host")))?;
+    Ok(format!("{host}:{}", uri.port_u16().unwrap_or(80)))
 }
 
 fn io_failure(uri: &Uri, e: impl std::fmt::Display) -> CallError {
