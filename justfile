@@ -13,7 +13,7 @@ lint:
 worker:
     cargo build --release -p vgi-rpc-conformance
 
-# Reference CLI suite over one transport (pipe, unix or tcp).
+# Reference CLI suite over one transport (pipe, unix, tcp, http, http-debug, http-strict).
 conformance transport="pipe": worker
     ../shared/reference/setup
     conformance/scripts/cli-suite.sh {{transport}}
@@ -26,6 +26,10 @@ interop: worker
 # Criterion benches.
 bench:
     cargo bench -p vgi-rpc-benches --benches
+
+# Serve the conformance worker over HTTP (landing page at http://127.0.0.1:8080/).
+serve-http port="8080":
+    cargo run --release -p vgi-rpc-conformance -- --http {{port}} --describe
 
 # Serve the hello example on stdin/stdout.
 hello:
