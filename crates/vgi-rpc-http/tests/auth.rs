@@ -232,3 +232,26 @@ async fn a_stream_continues_only_for_the_principal_that_opened_it() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read(&answer).0, vec!["alice"]);
 }
+
+#[tokio::test]
+async fn protected_resource_metadata_is_served_and_named_on_every_401() {
+    let metadata = vgi_rpc_auth::ProtectedResourceMetadata::new("https://rpc.example", ["https://idp.example"]);
+    let url = "https://rpc.example/.well-known/oauth-protected-resource";
+    let bearer = BearerTokens::new().with_token("alice-token", "alice").with_resource_metadata(url);
+    let mut settings = AuthSettings::new(Arc::new(bearer));
+    settings.resource_metadata = Some(metadata);
+    let app = app_with(settings);
+
+    let get = Request::get(vgi_rpc_auth::WELL_KNOWN_PATH).body(Body::empty()).expect("request");
+    let resp = app.clone().oneshot(get).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK, "the metadata needs no credential");
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(json["resource"], "https://rpc.example");
+    assert_eq!(json["authorization_servers"][0], "https://idp.example");
+
+    let (status, headers, _) = post_to(&app, "/Demo/count/init", None, init_body()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = headers["www-authenticate"].to_str().expect("ascii");
+    assert_eq!(challenge, format!("Bearer resource_metadata=\"{url}\""));
+}
