@@ -4,6 +4,32 @@
 use crate::hook::{CallInfo, CallOutcome, CallStats};
 use crate::{RpcError, Server};
 
+/// What hooks learn about this request: the resolved method, the caller,
+/// the request batch's shape (never its values) and the stream it belongs to.
+pub(super) fn call_info<'a>(
+    server: &'a Server,
+    req: &'a super::OneRequest<'a>,
+    request_schema: &'a arrow_schema::SchemaRef,
+    request_rows: usize,
+    stream_id: Option<&'a str>,
+    is_init: bool,
+) -> CallInfo<'a> {
+    CallInfo {
+        protocol: req.protocol.name(),
+        protocol_hash: req.protocol.hash(),
+        method: req.method.name(),
+        kind: Some(req.method.kind()),
+        request_id: req.request_id,
+        server_id: server.server_id(),
+        auth: &req.conn.auth,
+        remote_addr: req.conn.remote_addr.as_deref(),
+        request_schema: Some(request_schema),
+        request_rows,
+        stream_id,
+        is_init,
+    }
+}
+
 /// A request being observed: hooks were told it started.
 pub(super) struct Observed<'a> {
     server: &'a Server,

@@ -8,10 +8,10 @@ use arrow_array::RecordBatch;
 use vgi_rpc_wire::{keys, EncodedSchema, Metadata, StreamWriter, WireError};
 
 use super::call::{StateTokens, StreamCall};
-use super::observe::Observed;
+use super::observe::{call_info, Observed};
 use super::unary::{admit, context};
 use super::{empty_schema, error_answer, error_answer_on, read_body, strip_transport_keys, Answer, OneRequest, Status};
-use crate::hook::{CallInfo, CallStats};
+use crate::hook::CallStats;
 use crate::method::Handler;
 use crate::output::Emitted;
 use crate::reply::{write_logs, Reply};
@@ -136,20 +136,7 @@ pub(super) fn init(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>,
         return error_answer(reply, Status::BadRequest, &RpcError::type_error("not a stream method"), req);
     };
     let stream_id = server.new_stream_id();
-    let info = CallInfo {
-        protocol: req.protocol.name(),
-        protocol_hash: req.protocol.hash(),
-        method: req.method.name(),
-        kind: Some(req.method.kind()),
-        request_id: req.request_id,
-        server_id: server.server_id(),
-        auth: &req.conn.auth,
-        remote_addr: req.conn.remote_addr.as_deref(),
-        request_schema: Some(request.batch.schema_ref()),
-        request_rows: request.batch.num_rows(),
-        stream_id: Some(&stream_id),
-        is_init: true,
-    };
+    let info = call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), Some(&stream_id), true);
     let observed = Observed::start(server, &info);
     let span = observed.span();
     let _entered = span.enter();
@@ -280,20 +267,7 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
         Err((status, err)) => return error_answer(reply, status, &err, req),
     };
     let input_schema = input.batch.schema();
-    let info = CallInfo {
-        protocol: req.protocol.name(),
-        protocol_hash: req.protocol.hash(),
-        method: req.method.name(),
-        kind: Some(req.method.kind()),
-        request_id: req.request_id,
-        server_id: server.server_id(),
-        auth: &req.conn.auth,
-        remote_addr: req.conn.remote_addr.as_deref(),
-        request_schema: Some(&input_schema),
-        request_rows: input.batch.num_rows(),
-        stream_id: Some(&call.stream_id),
-        is_init: false,
-    };
+    let info = call_info(server, req, &input_schema, input.batch.num_rows(), Some(&call.stream_id), false);
     let observed = Observed::start(server, &info);
     let span = observed.span();
     let _entered = span.enter();

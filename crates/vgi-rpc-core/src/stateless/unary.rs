@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use vgi_rpc_wire::Request;
 
-use super::observe::Observed;
+use super::observe::{call_info, Observed};
 use super::{error_answer, read_body, Answer, OneRequest, Status};
 use crate::dispatch::{check_request_header, gate_version, py_repr, validate_params};
-use crate::hook::{CallInfo, CallStats};
+use crate::hook::CallStats;
 use crate::reply::Reply;
 use crate::serve_loop::serve_unary;
 use crate::{CallContext, Params, RpcError, Server};
@@ -63,20 +63,7 @@ pub(super) fn serve(server: &Server, reply: &Reply<'_>, req: &OneRequest<'_>) ->
     let crate::method::Handler::Unary(handler) = req.method.handler() else {
         return error_answer(reply, Status::BadRequest, &RpcError::type_error("not a unary method"), req);
     };
-    let info = CallInfo {
-        protocol: req.protocol.name(),
-        protocol_hash: req.protocol.hash(),
-        method: req.method.name(),
-        kind: Some(req.method.kind()),
-        request_id: req.request_id,
-        server_id: server.server_id(),
-        auth: &req.conn.auth,
-        remote_addr: req.conn.remote_addr.as_deref(),
-        request_schema: Some(request.batch.schema_ref()),
-        request_rows: request.batch.num_rows(),
-        stream_id: None,
-        is_init: true,
-    };
+    let info = call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), None, true);
     let observed = Observed::start(server, &info);
     let span = observed.span();
     let _entered = span.enter();
