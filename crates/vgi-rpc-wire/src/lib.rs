@@ -27,7 +27,7 @@ pub use error_model::{ErrorCode, ErrorPayload, RemoteError};
 pub use limits::ReadLimits;
 pub use log::LogLevel;
 pub use metadata::Metadata;
-pub use reader::{ReadBatch, SchemaCache, StreamReader};
+pub use reader::{BufferCursor, ReadBatch, SchemaCache, StreamReader};
 pub use request::{Request, RequestHeader};
 pub use schema::EncodedSchema;
 pub use writer::StreamWriter;

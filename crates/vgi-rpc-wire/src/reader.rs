@@ -103,6 +103,20 @@ impl StreamReader {
 
     /// Read the next record batch, or `None` at the EOS marker.
     pub fn next<R: Read + ?Sized>(&mut self, r: &mut R) -> Result<Option<ReadBatch>, WireError> {
+        self.next_with(r, read_body)
+    }
+
+    /// Like [`StreamReader::next`] over a stream held in memory: message
+    /// bodies become slices of the cursor's buffer, not copies.
+    pub fn next_in(&mut self, cursor: &mut BufferCursor) -> Result<Option<ReadBatch>, WireError> {
+        self.next_with(cursor, |c, len, limits| c.take_body(len, limits))
+    }
+
+    fn next_with<R: Read + ?Sized>(
+        &mut self,
+        r: &mut R,
+        body_of: impl Fn(&mut R, i64, &ReadLimits) -> Result<Buffer, WireError>,
+    ) -> Result<Option<ReadBatch>, WireError> {
         if self.finished {
             return Ok(None);
         }
@@ -117,7 +131,7 @@ impl StreamReader {
             }
             read_metadata(r, len, &self.limits, &mut self.meta_buf)?;
             let (message, lossy) = verified_message(&mut self.meta_buf)?;
-            let body = read_body(r, message.bodyLength(), &self.limits)?;
+            let body = body_of(r, message.bodyLength(), &self.limits)?;
             let version = message.version();
             match message.header_type() {
                 MessageHeader::RecordBatch => {
@@ -157,6 +171,45 @@ impl StreamReader {
     pub fn drain<R: Read + ?Sized>(&mut self, r: &mut R) -> Result<(), WireError> {
         while self.next(r)?.is_some() {}
         Ok(())
+    }
+}
+
+/// A stream (or several, back to back) held in one Arrow buffer, read
+/// without copying message bodies ([`StreamReader::next_in`]).
+#[derive(Debug, Clone)]
+pub struct BufferCursor {
+    buf: Buffer,
+    pos: usize,
+}
+
+impl BufferCursor {
+    /// A cursor at the start of `buf`.
+    pub fn new(buf: Buffer) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn take_body(&mut self, len: i64, limits: &ReadLimits) -> Result<Buffer, WireError> {
+        let len = check_body_len(len, limits)?;
+        if len > self.remaining() {
+            return Err(WireError::Truncated(format!("expected {len} body bytes, got {}", self.remaining())));
+        }
+        let body = self.buf.slice_with_length(self.pos, len);
+        self.pos += len;
+        Ok(body)
+    }
+}
+
+impl Read for BufferCursor {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = out.len().min(self.remaining());
+        out[..n].copy_from_slice(&self.buf.as_slice()[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 

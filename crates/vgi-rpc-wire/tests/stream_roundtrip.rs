@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::{DictionaryArray, Int16Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use vgi_rpc_wire::reader::Opened;
-use vgi_rpc_wire::{EncodedSchema, Metadata, ReadLimits, StreamReader, StreamWriter, WireError};
+use vgi_rpc_wire::{BufferCursor, EncodedSchema, Metadata, ReadLimits, StreamReader, StreamWriter, WireError};
 
 fn int_batch(values: &[i64]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
@@ -50,6 +50,33 @@ fn batches_and_metadata_survive_back_to_back_streams() {
     assert_eq!(s2.next(&mut r).unwrap().unwrap().metadata.get("x"), Some("y"));
     assert!(s2.next(&mut r).unwrap().is_none());
     assert!(matches!(StreamReader::open(&mut r, ReadLimits::default()).unwrap(), Opened::Eof));
+}
+
+#[test]
+fn streams_in_memory_are_read_without_copying_bodies() {
+    let bytes = write_two_streams();
+    let source = arrow_buffer::Buffer::from_vec(bytes.clone());
+    let range = source.as_ptr() as usize..source.as_ptr() as usize + source.len();
+    let mut cursor = BufferCursor::new(source);
+    let mut s = StreamReader::open_required(&mut cursor, ReadLimits::default()).unwrap();
+    let first = s.next_in(&mut cursor).unwrap().unwrap();
+    assert_eq!(first.batch, int_batch(&[1, 2, 3]));
+    assert_eq!(first.metadata.get("k"), Some("ünï"));
+    let values = first.batch.column(0).to_data().buffers()[0].as_ptr() as usize;
+    assert!(range.contains(&values), "the column's values are a slice of the source buffer");
+    assert_eq!(s.next_in(&mut cursor).unwrap().unwrap().batch.num_rows(), 0);
+    assert!(s.next_in(&mut cursor).unwrap().is_none());
+    let mut s2 = StreamReader::open_required(&mut cursor, ReadLimits::default()).unwrap();
+    assert_eq!(s2.next_in(&mut cursor).unwrap().unwrap().metadata.get("x"), Some("y"));
+    assert!(s2.next_in(&mut cursor).unwrap().is_none());
+    assert_eq!(cursor.remaining(), 0);
+    // A body longer than what is left is truncation, not a panic.
+    for cut in [first_stream_len(&bytes) - 9, first_stream_len(&bytes) - 30] {
+        let mut cursor = BufferCursor::new(arrow_buffer::Buffer::from_vec(bytes[..cut].to_vec()));
+        let mut s = StreamReader::open_required(&mut cursor, ReadLimits::default()).unwrap();
+        let outcome = (0..4).map(|_| s.next_in(&mut cursor)).find(|r| !matches!(r, Ok(Some(_))));
+        assert!(matches!(outcome, Some(Err(_))), "cut at {cut}: a truncated stream is an error, got {outcome:?}");
+    }
 }
 
 #[test]

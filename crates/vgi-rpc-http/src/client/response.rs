@@ -6,10 +6,14 @@
 //! and any body that is not Arrow IPC at all (`401`, `415`, a proxy page),
 //! becomes [`CallError::Protocol`] naming the status and the start of the body.
 
+use arrow_buffer::Buffer;
+use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use vgi_rpc_core::wire::log::LogMessage;
 use vgi_rpc_core::wire::reader::Opened;
-use vgi_rpc_core::wire::{classify, BatchClass, ReadBatch, ReadLimits, RemoteError, StreamReader, WireError};
+use vgi_rpc_core::wire::{
+    classify, BatchClass, BufferCursor, ReadBatch, ReadLimits, RemoteError, StreamReader, WireError,
+};
 use vgi_rpc_core::CallError;
 
 /// How much of a non-Arrow body an error message quotes.
@@ -30,9 +34,10 @@ enum ReadFailure {
     Broken(WireError),
 }
 
-/// Every IPC stream in `body`, back to back.
-fn read_streams(body: &[u8], limits: ReadLimits) -> Result<Vec<IpcStream>, ReadFailure> {
-    let mut cursor = body;
+/// Every IPC stream in `body`, back to back. Batch buffers are slices of
+/// `body` (no copy of the bodies).
+fn read_streams(body: &Bytes, limits: ReadLimits) -> Result<Vec<IpcStream>, ReadFailure> {
+    let mut cursor = BufferCursor::new(Buffer::from(body.clone()));
     let mut streams = Vec::new();
     loop {
         let mut reader = match StreamReader::open(&mut cursor, limits) {
@@ -44,7 +49,7 @@ fn read_streams(body: &[u8], limits: ReadLimits) -> Result<Vec<IpcStream>, ReadF
         };
         let mut batches = Vec::new();
         loop {
-            match reader.next(&mut cursor) {
+            match reader.next_in(&mut cursor) {
                 Ok(Some(batch)) => batches.push(batch),
                 Ok(None) => break,
                 Err(e) => return Err(ReadFailure::Broken(e)),
@@ -78,7 +83,7 @@ fn carries_arrow(status: StatusCode) -> bool {
 pub(crate) fn interpret(
     status: StatusCode,
     headers: &HeaderMap,
-    body: &[u8],
+    body: &Bytes,
     limits: ReadLimits,
 ) -> Result<Vec<IpcStream>, CallError> {
     if !carries_arrow(status) {
@@ -131,11 +136,14 @@ mod tests {
         let headers = HeaderMap::new();
         for (status, body) in [(401u16, &b"{\"error\":\"nope\"}"[..]), (415, b"wrong type"), (400, b"<html>")] {
             let status = StatusCode::from_u16(status).expect("valid status");
-            match interpret(status, &headers, body, ReadLimits::default()) {
+            match interpret(status, &headers, &Bytes::copy_from_slice(body), ReadLimits::default()) {
                 Err(CallError::Protocol(m)) => assert!(m.starts_with(&format!("HTTP {status}")), "{m}"),
                 other => panic!("expected a protocol error, got {other:?}"),
             }
         }
-        assert!(matches!(interpret(StatusCode::OK, &headers, b"", ReadLimits::default()), Err(CallError::Protocol(_))));
+        assert!(matches!(
+            interpret(StatusCode::OK, &headers, &Bytes::new(), ReadLimits::default()),
+            Err(CallError::Protocol(_))
+        ));
     }
 }
