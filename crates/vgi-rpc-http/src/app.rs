@@ -102,7 +102,7 @@ async fn handle(State(app): State<Arc<HttpApp>>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
-        .unwrap_or_else(headers::new_request_id);
+        .unwrap_or_else(|| app.server.next_request_id());
     let origin = req.headers().get(http::header::ORIGIN).cloned();
     let preflight = req.method() == Method::OPTIONS && req.headers().contains_key("access-control-request-method");
     let requested_headers = req.headers().get("access-control-request-headers").cloned();

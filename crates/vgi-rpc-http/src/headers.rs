@@ -67,14 +67,3 @@ pub fn stamp(map: &mut HeaderMap, headers: &[(HeaderName, HeaderValue)]) {
         map.insert(name.clone(), v.clone());
     }
 }
-
-/// A fresh 16-hex-digit request id.
-pub fn new_request_id() -> String {
-    let mut raw = [0u8; 8];
-    if getrandom::fill(&mut raw).is_err() {
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        raw = (nanos as u64).to_le_bytes();
-    }
-    hex::encode(raw)
-}
