@@ -25,6 +25,7 @@ mod producer;
 mod request;
 mod response;
 mod session;
+mod spin_io;
 mod transport;
 mod unary;
 

@@ -6,7 +6,8 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +15,8 @@ use http::{HeaderMap, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+
+use super::spin_io::{SpinStream, REQUEST_PENDING};
 use vgi_rpc_core::wire::WireError;
 use vgi_rpc_core::CallError;
 
@@ -25,8 +28,8 @@ pub(crate) struct RawResponse {
     pub body: Bytes,
 }
 
-/// The kept-alive connection and the `host:port` it goes to.
-type Connection = (String, SendRequest<Full<Bytes>>);
+/// The kept-alive connection, the `host:port` it goes to, and its spin state.
+type Connection = (String, SendRequest<Full<Bytes>>, Arc<AtomicU8>);
 
 /// A blocking POST-only HTTP client.
 pub(crate) struct Transport {
@@ -43,31 +46,37 @@ impl Transport {
     }
 
     /// The kept-alive connection to `authority` if it is still usable, else a new one.
-    async fn connection(&self, uri: &Uri, authority: &str) -> Result<SendRequest<Full<Bytes>>, CallError> {
+    async fn connection(
+        &self,
+        uri: &Uri,
+        authority: &str,
+    ) -> Result<(SendRequest<Full<Bytes>>, Arc<AtomicU8>), CallError> {
         let kept = match self.connection.lock() {
             Ok(mut slot) => slot.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        if let Some((to, mut sender)) = kept {
+        if let Some((to, mut sender, spin)) = kept {
             if to == authority && sender.ready().await.is_ok() {
-                return Ok(sender);
+                return Ok((sender, spin));
             }
         }
         let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| io_failure(uri, e))?;
         stream.set_nodelay(true).map_err(|e| io_failure(uri, e))?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| io_failure(uri, e))?;
+        let spin = Arc::new(AtomicU8::new(0));
+        let io = TokioIo::new(SpinStream::new(stream, spin.clone()));
+        let (sender, connection) = http1::handshake(io).await.map_err(|e| io_failure(uri, e))?;
         // The connection runs whenever this runtime does (during each call).
         self.runtime.spawn(async move {
             let _ = connection.await;
         });
-        Ok(sender)
+        Ok((sender, spin))
     }
 
     /// Keep `sender` for the next call.
-    fn keep(&self, authority: String, sender: SendRequest<Full<Bytes>>) {
+    fn keep(&self, kept: Connection) {
         match self.connection.lock() {
-            Ok(mut slot) => *slot = Some((authority, sender)),
-            Err(poisoned) => *poisoned.into_inner() = Some((authority, sender)),
+            Ok(mut slot) => *slot = Some(kept),
+            Err(poisoned) => *poisoned.into_inner() = Some(kept),
         }
     }
 
@@ -100,14 +109,15 @@ impl Transport {
             }
         }
         let exchange = async {
-            let mut sender = self.connection(&uri, &authority).await?;
+            let (mut sender, spin) = self.connection(&uri, &authority).await?;
+            spin.store(REQUEST_PENDING, Ordering::Relaxed);
             let response = sender.send_request(request).await.map_err(|e| io_failure(&uri, e))?;
             let (parts, body) = response.into_parts();
             let bytes = match max_body {
                 Some(limit) => Limited::new(body, limit).collect().await.map_err(|e| body_failure(&uri, e))?.to_bytes(),
                 None => body.collect().await.map_err(|e| io_failure(&uri, e))?.to_bytes(),
             };
-            self.keep(authority.clone(), sender);
+            self.keep((authority.clone(), sender, spin));
             Ok::<_, CallError>(RawResponse { status: parts.status, headers: parts.headers, body: bytes })
         };
         let uri_text = uri.to_string();
