@@ -108,10 +108,7 @@ pub(crate) fn resolve<'s>(
                 py_repr(method)
             )));
         }
-        return Err(RpcError::method_not_implemented(format!(
-            "This server does not implement the reserved method {}.",
-            py_repr(method)
-        )));
+        return Err(reserved_not_implemented(method));
     }
     let hosted = || py_list(server.sorted_protocol_names());
     let name = match req.protocol() {
@@ -127,14 +124,29 @@ pub(crate) fn resolve<'s>(
     if let Err(e) = validate_protocol_name(name, true) {
         return Err(RpcError::protocol_not_supported(format!("'vgi_rpc.protocol' is not a protocol name: {e}")));
     }
+    hosted_method(server, name, method)
+}
+
+/// The refusal of a reserved (`__name__`) method this server does not serve.
+pub(crate) fn reserved_not_implemented(method: &str) -> RpcError {
+    RpcError::method_not_implemented(format!("This server does not implement the reserved method {}.", py_repr(method)))
+}
+
+/// Look up `method` in the hosted protocol `name` (a valid protocol name).
+pub(crate) fn hosted_method<'s>(
+    server: &'s Server,
+    name: &str,
+    method: &str,
+) -> Result<(&'s Arc<Protocol>, &'s Arc<MethodDef>), RpcError> {
     let Some(protocol) = server.protocol(name) else {
         return Err(RpcError::protocol_not_supported(format!(
             "This server does not host protocol {}. Hosted: {}.",
             py_repr(name),
-            hosted()
+            py_list(server.sorted_protocol_names())
         )));
     };
     let Some(def) = protocol.get(method) else {
+        // Methods are kept sorted by name (`Protocol::seal`).
         return Err(RpcError::method_not_implemented(format!(
             "Protocol {} has no method {}. Available: {}.",
             py_repr(name),

@@ -57,7 +57,7 @@ where
     T: ExchangeState + DeserializeOwned + 'static,
 {
     |bytes| {
-        let input_schema: SchemaRef = std::sync::Arc::new(arrow_schema::Schema::empty());
+        let input_schema: SchemaRef = vgi_rpc_wire::EncodedSchema::empty().schema().clone();
         Ok(StreamState::Exchange { input_schema, state: Box::new(decode_state::<T>(bytes)?) })
     }
 }

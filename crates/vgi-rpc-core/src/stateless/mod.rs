@@ -94,12 +94,12 @@ pub fn dispatch_one(server: &Server, tokens: &dyn StateTokens, req: &OneRequest<
     if let Some(message) = misrouted {
         return error_answer(&reply, Status::BadRequest, &RpcError::type_error(message), req);
     }
-    let answer = match req.route {
-        Route::Unary => unary::serve(server, &reply, req),
-        Route::Init => stream::init(server, tokens, &reply, req),
+    match req.route {
+        Route::Unary => enforce_limit(&reply, unary::serve(server, &reply, req), req, req.response_limit),
+        Route::Init => enforce_limit(&reply, stream::init(server, tokens, &reply, req), req, req.response_limit),
+        // A continuation also honours the cap sealed at /init, so it enforces its own.
         Route::Exchange => stream::exchange(server, tokens, &reply, req),
-    };
-    enforce_response_limit(&reply, answer, req)
+    }
 }
 
 fn quoted(name: &str) -> String {
@@ -118,18 +118,25 @@ pub(crate) fn error_answer_on(
     req: &OneRequest<'_>,
     schema: &EncodedSchema,
 ) -> Answer {
+    Answer { status, body: error_stream_bytes(reply, schema, err, req.protocol.name(), req.method.name()) }
+}
+
+/// A complete error stream in memory.
+fn error_stream_bytes(
+    reply: &Reply<'_>,
+    schema: &EncodedSchema,
+    err: &RpcError,
+    protocol: &str,
+    method: &str,
+) -> Vec<u8> {
     let mut body = Vec::with_capacity(512);
     // Writing into a Vec cannot fail.
-    let _ = reply.error_stream(&mut body, schema, err, req.protocol.name(), req.method.name());
-    Answer { status, body }
+    let _ = reply.error_stream(&mut body, schema, err, protocol, method);
+    body
 }
 
 /// Replace a successful body that overshoots the hard response cap with a
 /// `ResponseTooLargeError` (strict fail; no continuation escapes it).
-fn enforce_response_limit(reply: &Reply<'_>, answer: Answer, req: &OneRequest<'_>) -> Answer {
-    enforce_limit(reply, answer, req, req.response_limit)
-}
-
 pub(crate) fn enforce_limit(reply: &Reply<'_>, answer: Answer, req: &OneRequest<'_>, limit: Option<u64>) -> Answer {
     let Some(limit) = limit else { return answer };
     if answer.status != Status::Ok || answer.body.len() as u64 <= limit {
@@ -156,17 +163,21 @@ pub(crate) struct BodyBatch {
 /// Read the one batch a request body carries.
 pub(crate) fn read_body(server: &Server, body: &[u8]) -> Result<BodyBatch, RpcError> {
     let mut cursor = Cursor::new(body);
-    let invalid = |e: vgi_rpc_wire::WireError| RpcError::new("ArrowInvalid", e.to_string());
-    let mut reader = match StreamReader::open(&mut cursor, server.read_limits()).map_err(invalid)? {
+    let mut reader = match StreamReader::open(&mut cursor, server.read_limits()).map_err(wire_failure)? {
         Opened::Stream(r) => r,
         Opened::Eof => {
             return Err(RpcError::new("ArrowInvalid", "Request body is empty: expected an Arrow IPC stream"))
         }
     };
-    match reader.next(&mut cursor).map_err(invalid)? {
+    match reader.next(&mut cursor).map_err(wire_failure)? {
         Some(b) => Ok(BodyBatch { batch: b.batch, metadata: b.metadata }),
         None => Err(RpcError::protocol_error("Request stream carried no request batch (schema followed by EOS).")),
     }
+}
+
+/// A body that did not decode as Arrow IPC.
+pub(crate) fn wire_failure(e: vgi_rpc_wire::WireError) -> RpcError {
+    RpcError::new("ArrowInvalid", e.to_string())
 }
 
 /// Batch metadata with the transport's token and cancel keys removed.
@@ -183,8 +194,5 @@ pub(crate) fn empty_schema() -> SchemaRef {
 /// gives before dispatch (unknown routes, oversize or undecodable bodies).
 pub fn error_body(server: &Server, request_id: &str, protocol: &str, method: &str, err: &RpcError) -> Vec<u8> {
     let reply = Reply { server_id: server.server_id(), request_id, tracebacks: server.tracebacks() };
-    let mut body = Vec::with_capacity(512);
-    // Writing into a Vec cannot fail.
-    let _ = reply.error_stream(&mut body, EncodedSchema::empty(), err, protocol, method);
-    body
+    error_stream_bytes(&reply, EncodedSchema::empty(), err, protocol, method)
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::dispatch::{py_list, py_repr};
+use crate::dispatch::{hosted_method, py_repr};
 use crate::protocol::validate_protocol_name;
 use crate::{MethodDef, Protocol, RpcError, Server};
 
@@ -23,28 +23,11 @@ pub fn resolve_route<'s>(
     if let Err(e) = validate_protocol_name(protocol, true) {
         return Err(RpcError::protocol_not_supported(format!("Not a protocol name: {e}")));
     }
-    let Some(hosted) = server.protocol(protocol) else {
-        return Err(RpcError::protocol_not_supported(format!(
-            "This server does not host protocol {}. Hosted: {}.",
-            py_repr(protocol),
-            py_list(server.sorted_protocol_names())
-        )));
-    };
-    let Some(def) = hosted.get(method) else {
-        let mut names: Vec<&str> = hosted.method_defs().iter().map(|m| m.name()).collect();
-        names.sort_unstable();
-        return Err(RpcError::method_not_implemented(format!(
-            "Protocol {} has no method {}. Available: {}.",
-            py_repr(protocol),
-            py_repr(method),
-            py_list(names)
-        )));
-    };
-    Ok((hosted, def))
+    hosted_method(server, protocol, method)
 }
 
 /// The answer for a reserved, un-namespaced framework method over HTTP:
 /// none is served there.
 pub fn reserved_not_implemented(method: &str) -> RpcError {
-    RpcError::method_not_implemented(format!("This server does not implement the reserved method {}.", py_repr(method)))
+    crate::dispatch::reserved_not_implemented(method)
 }

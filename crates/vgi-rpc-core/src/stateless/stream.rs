@@ -10,7 +10,10 @@ use vgi_rpc_wire::{keys, EncodedSchema, Metadata, StreamWriter, WireError};
 use super::call::{StateTokens, StreamCall};
 use super::observe::{call_info, Observed};
 use super::unary::{admit, context};
-use super::{empty_schema, error_answer, error_answer_on, read_body, strip_transport_keys, Answer, OneRequest, Status};
+use super::{
+    empty_schema, error_answer, error_answer_on, read_body, strip_transport_keys, wire_failure, Answer, OneRequest,
+    Status,
+};
 use crate::hook::CallStats;
 use crate::method::Handler;
 use crate::output::Emitted;
@@ -26,22 +29,27 @@ struct Ended {
     cancelled: bool,
 }
 
-fn wire_failure(e: WireError) -> RpcError {
-    RpcError::new("ArrowInvalid", e.to_string())
-}
-
-fn encode_state(state: &StreamState, method: &str) -> Result<Vec<u8>, RpcError> {
+/// Serialize the state after a turn and seal it as the call's next cursor.
+fn next_cursor(
+    tokens: &dyn StateTokens,
+    req: &OneRequest<'_>,
+    call: &StreamCall,
+    state: &StreamState,
+) -> Result<String, RpcError> {
     let bytes = match state {
         StreamState::Producer(s) => s.encode_state(),
         StreamState::Exchange { state, .. } => state.encode_state(),
     };
-    bytes.ok_or_else(|| {
+    let bytes = bytes.ok_or_else(|| {
         RpcError::runtime_error(format!(
             "Stream method {} cannot continue over a stateless transport: its state does not implement \
              encode_state",
-            crate::dispatch::py_repr(method)
+            crate::dispatch::py_repr(&call.method)
         ))
-    })
+    })?;
+    tokens
+        .mint_cursor(req.protocol.name(), &req.conn.auth, &call.call_id, &bytes)
+        .map_err(|e| RpcError::runtime_error(e.0))
 }
 
 /// What a producer turn needs beyond the state itself.
@@ -72,13 +80,7 @@ fn producer_turn(
         if collector.is_finished() {
             return Ok(None);
         }
-        let bytes = encode_state(state, setup.call.method.as_str())?;
-        let auth = &setup.req.conn.auth;
-        let cursor = setup
-            .tokens
-            .mint_cursor(setup.req.protocol.name(), auth, &setup.call.call_id, &bytes)
-            .map_err(|e| RpcError::runtime_error(e.0))?;
-        Ok(Some(cursor))
+        next_cursor(setup.tokens, setup.req, setup.call, state).map(Some)
     });
     let cursor = match outcome {
         Ok(cursor) => cursor,
@@ -231,11 +233,7 @@ fn write_init(
             producer_turn(body, &mut out, &setup, &mut state, &turn_ctx, stats)?
         }
         StreamState::Exchange { .. } => {
-            let minted = encode_state(&state, req.method.name()).and_then(|bytes| {
-                tokens
-                    .mint_cursor(req.protocol.name(), &req.conn.auth, &call.call_id, &bytes)
-                    .map_err(|e| RpcError::runtime_error(e.0))
-            });
+            let minted = next_cursor(tokens, req, &call, &state);
             match minted {
                 Ok(cursor) => {
                     let md = Metadata::with_capacity(2)
@@ -388,10 +386,7 @@ fn exchange_turn(
     let schema = call.output_schema.schema().clone();
     let mut collector = OutputCollector::new(schema.clone(), false);
     run_turn(state, &mut collector, batch, ctx.request_metadata().clone(), ctx).map_err(TurnFailure::Method)?;
-    let bytes = encode_state(state, req.method.name()).map_err(TurnFailure::Method)?;
-    let cursor = tokens
-        .mint_cursor(req.protocol.name(), &req.conn.auth, &call.call_id, &bytes)
-        .map_err(|e| TurnFailure::Method(RpcError::runtime_error(e.0)))?;
+    let cursor = next_cursor(tokens, req, call, state).map_err(TurnFailure::Method)?;
     let empty = RecordBatch::new_empty(schema);
     let mut out = StreamWriter::begin(body, &call.output_schema)?;
     write_logs(body, &mut out, &empty, reply, ctx.take_logs(), false)?;
