@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use vgi_rpc_core::stateless::{CallId, StateTokens, StreamCall, TokenRejected};
-use vgi_rpc_core::wire::reader::Opened;
-use vgi_rpc_core::wire::{EncodedSchema, ReadLimits, StreamReader};
+use vgi_rpc_core::wire::reader::decode_schema_bytes;
+use vgi_rpc_core::wire::EncodedSchema;
 use vgi_rpc_core::AuthContext;
 use vgi_rpc_token::tokens::new_call_id;
 use vgi_rpc_token::{CallToken, CursorToken, Identity, Sealer, TokenError, TokenKind};
@@ -49,15 +49,9 @@ fn call_error(e: TokenError) -> TokenRejected {
 }
 
 fn decode_schema(bytes: &[u8], what: &str) -> Result<Arc<EncodedSchema>, TokenRejected> {
-    let failed = |detail: String| TokenRejected(format!("Failed to deserialize {what} schema: {detail}"));
-    let mut framed = Vec::with_capacity(bytes.len() + 8);
-    framed.extend_from_slice(bytes);
-    framed.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
-    match StreamReader::open(&mut framed.as_slice(), ReadLimits::default()) {
-        Ok(Opened::Stream(reader)) => Ok(Arc::new(EncodedSchema::new(reader.schema().clone()))),
-        Ok(Opened::Eof) => Err(failed("empty".to_owned())),
-        Err(e) => Err(failed(e.to_string())),
-    }
+    decode_schema_bytes(bytes)
+        .map(|schema| Arc::new(EncodedSchema::new(Arc::new(schema))))
+        .map_err(|e| TokenRejected(format!("Failed to deserialize {what} schema: {e}")))
 }
 
 /// The response cap rides in the call-state slot: 8 bytes LE, or empty for none.
