@@ -7,12 +7,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
 use vgi_rpc_core::stateless::{
-    dispatch_one, error_body, reserved_not_implemented, resolve_route, OneRequest, Route, Status,
+    dispatch_one, error_body, reserved_not_implemented, resolve_route, Answer, OneRequest, Route, Status,
 };
-use vgi_rpc_core::{AuthContext, ConnectionInfo, RpcError};
+use vgi_rpc_core::{AuthContext, ConnectionInfo, MethodDef, Protocol, RpcError};
 
 use crate::app::{json_error, peer, response, HttpApp};
 use crate::encoding::{decode_body, encode_body, pick_response_coding, request_codec, DecodeError, ResponseCoding};
@@ -94,10 +95,10 @@ pub(crate) async fn serve(
             return too_large(len, limit);
         }
     }
-    let raw = match axum::body::to_bytes(body, limit.map(|l| l.saturating_add(1)).unwrap_or(usize::MAX)).await {
-        Ok(b) => b,
-        Err(_) if limit.is_some() => return too_large(limit.unwrap_or(0).saturating_add(1), limit.unwrap_or(0)),
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, "Bad Request", &format!("cannot read body: {e}")),
+    let raw = match (axum::body::to_bytes(body, limit.map_or(usize::MAX, |l| l.saturating_add(1))).await, limit) {
+        (Ok(b), _) => b,
+        (Err(_), Some(limit)) => return too_large(limit.saturating_add(1), limit),
+        (Err(e), None) => return json_error(StatusCode::BAD_REQUEST, "Bad Request", &format!("cannot read body: {e}")),
     };
     if let Some(limit) = limit {
         if raw.len() > limit {
@@ -105,9 +106,9 @@ pub(crate) async fn serve(
         }
     }
     let body = match request_codec(header_str(headers, CONTENT_ENCODING)) {
-        Ok(None) => raw.to_vec(),
+        Ok(None) => raw,
         Ok(Some(codec)) => match decode_body(codec, &raw, limit) {
-            Ok(decoded) => decoded,
+            Ok(decoded) => Bytes::from(decoded),
             Err(e @ DecodeError::TooLarge { .. }) => {
                 return json_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -146,17 +147,14 @@ pub(crate) async fn serve(
         );
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", &message);
     }
-    let conn = ConnectionInfo { auth, remote_addr: remote };
-    let one = OneRequest {
+    let call = Call {
         route,
-        protocol: &protocol_def,
-        method: &method_def,
-        body: &body,
-        conn: &conn,
-        request_id,
-        response_limit,
+        protocol: protocol_def,
+        method: method_def,
+        body,
+        conn: ConnectionInfo { auth, remote_addr: remote },
     };
-    let answer = match run_handler(app, &one).await {
+    let answer = match run_handler(app, call, request_id, response_limit).await {
         Ok(answer) => answer,
         Err(err) => return arrow_error(app, StatusCode::INTERNAL_SERVER_ERROR, request_id, method, &err),
     };
@@ -172,33 +170,48 @@ pub(crate) async fn serve(
     resp
 }
 
+/// What one dispatch needs, owned, so it can move to the blocking pool.
+struct Call {
+    route: Route,
+    protocol: Arc<Protocol>,
+    method: Arc<MethodDef>,
+    body: Bytes,
+    conn: ConnectionInfo,
+}
+
+impl Call {
+    fn dispatch(&self, app: &HttpApp, request_id: &str, response_limit: Option<u64>) -> Answer {
+        let one = OneRequest {
+            route: self.route,
+            protocol: &self.protocol,
+            method: &self.method,
+            body: &self.body,
+            conn: &self.conn,
+            request_id,
+            response_limit,
+        };
+        dispatch_one(&app.server, &app.tokens, &one)
+    }
+}
+
 /// Dispatch off the reactor. On a multi-threaded runtime `block_in_place`
 /// runs the handler on this worker thread and moves the reactor's other work
 /// elsewhere, with no per-call thread hand-off; elsewhere (a current-thread
 /// runtime, where that is not allowed) the handler goes to the blocking pool.
-async fn run_handler(app: &Arc<HttpApp>, one: &OneRequest<'_>) -> Result<vgi_rpc_core::stateless::Answer, RpcError> {
+async fn run_handler(
+    app: &Arc<HttpApp>,
+    call: Call,
+    request_id: &str,
+    response_limit: Option<u64>,
+) -> Result<Answer, RpcError> {
     use tokio::runtime::{Handle, RuntimeFlavor};
     if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-        return Ok(tokio::task::block_in_place(|| dispatch_one(&app.server, &app.tokens, one)));
+        return Ok(tokio::task::block_in_place(|| call.dispatch(app, request_id, response_limit)));
     }
-    let app = app.clone();
-    let (route, protocol, method) = (one.route, one.protocol.clone(), one.method.clone());
-    let (body, conn, request_id, limit) =
-        (one.body.to_vec(), one.conn.clone(), one.request_id.to_owned(), one.response_limit);
-    tokio::task::spawn_blocking(move || {
-        let one = OneRequest {
-            route,
-            protocol: &protocol,
-            method: &method,
-            body: &body,
-            conn: &conn,
-            request_id: &request_id,
-            response_limit: limit,
-        };
-        dispatch_one(&app.server, &app.tokens, &one)
-    })
-    .await
-    .map_err(|e| RpcError::runtime_error(format!("dispatch failed: {e}")))
+    let (app, request_id) = (app.clone(), request_id.to_owned());
+    tokio::task::spawn_blocking(move || call.dispatch(&app, &request_id, response_limit))
+        .await
+        .map_err(|e| RpcError::runtime_error(format!("dispatch failed: {e}")))
 }
 
 /// An Arrow body, compressed with the negotiated coding when it has one.
