@@ -2,7 +2,6 @@
 //! same transports (and transport flags) as the conformance worker.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use vgi_rpc::http::cli::HttpArgs;
@@ -41,14 +40,9 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     if args.http.is_some() {
-        let (addr, config) = match (args.http_args.bind_addr(args.http), args.http_args.config()) {
-            (Ok(addr), Ok(config)) => (addr, config),
-            (Err(e), _) | (_, Err(e)) => return fail(&e),
-        };
-        let announce = |bound: std::net::SocketAddr| println!("PORT:{}", bound.port());
-        return match vgi_rpc::http::serve_http(Arc::new(server), config, addr, announce) {
+        return match args.http_args.serve_worker(server, args.http, |_| {}) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(&e.to_string()),
+            Err(e) => fail(&e),
         };
     }
     match serve_worker(&server, &listen, args.transport.socket_options()) {

@@ -85,21 +85,14 @@ fn main() -> ExitCode {
 
 /// `--http [PORT]`: bind, print `PORT:<n>`, serve until SIGTERM/SIGINT.
 fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
-    let (addr, mut config) = match (args.http_args.bind_addr(args.http), args.http_args.config()) {
-        (Ok(addr), Ok(config)) => (addr, config),
-        (Err(e), _) | (_, Err(e)) => return fail(&e),
-    };
-    if args.http_auth {
-        config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(vgi_rpc_conformance::auth_fixture::reject_all())));
-    }
-    let announce = |bound: std::net::SocketAddr| {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "PORT:{}", bound.port());
-        let _ = out.flush();
-    };
-    match vgi_rpc::http::serve_http(Arc::new(server), config, addr, announce) {
+    let served = args.http_args.serve_worker(server, args.http, |config| {
+        if args.http_auth {
+            let reject_all = vgi_rpc_conformance::auth_fixture::reject_all();
+            config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(reject_all)));
+        }
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string()),
+        Err(e) => fail(&e),
     }
 }

@@ -149,6 +149,27 @@ impl HttpArgs {
         ProxyProofGate::new(config).map(Some).map_err(|e| format!("--proof-mode {}: {e}", self.proof_mode))
     }
 
+    /// Serve `server` as a worker: bind (`--http PORT` wins over `--port`),
+    /// print `PORT:<n>` on stdout and flush, then serve until SIGTERM/SIGINT.
+    /// `adjust` may change the configuration these flags describe.
+    pub fn serve_worker(
+        &self,
+        server: vgi_rpc_core::Server,
+        http_port: Option<u16>,
+        adjust: impl FnOnce(&mut HttpConfig),
+    ) -> Result<(), String> {
+        let addr = self.bind_addr(http_port)?;
+        let mut config = self.config()?;
+        adjust(&mut config);
+        let announce = |bound: std::net::SocketAddr| {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "PORT:{}", bound.port());
+            let _ = out.flush();
+        };
+        crate::serve_http(Arc::new(server), config, addr, announce).map_err(|e| e.to_string())
+    }
+
     /// Bearer tokens and/or XFCC identities; either one admits a caller.
     fn credential(&self) -> Result<Option<Chain>, String> {
         let mut chain = Chain::new();
