@@ -13,9 +13,14 @@ pub struct ReadLimits {
     pub max_metadata_bytes: usize,
     /// Largest message body accepted.
     pub max_body_bytes: u64,
-    /// Largest up-front allocation for a body; larger bodies grow as bytes arrive.
+    /// Largest up-front allocation for a header or body; larger ones grow as
+    /// bytes arrive, so a length prefix alone never costs more than this.
     pub prealloc_bytes: usize,
 }
+
+/// Default [`ReadLimits::prealloc_bytes`]: 4 MiB. A peer that declares a
+/// 60 MiB header and stalls pins at most this much per connection.
+pub const DEFAULT_PREALLOC_BYTES: usize = 4 * 1024 * 1024;
 
 impl Default for ReadLimits {
     fn default() -> Self {
@@ -23,7 +28,7 @@ impl Default for ReadLimits {
             max_metadata_bytes: 64 * 1024 * 1024,
             // Large enough for the reference suite's over-INT32_MAX payload test.
             max_body_bytes: 8 * 1024 * 1024 * 1024,
-            prealloc_bytes: 256 * 1024 * 1024,
+            prealloc_bytes: DEFAULT_PREALLOC_BYTES,
         }
     }
 }

@@ -317,10 +317,13 @@ fn read_metadata<R: Read + ?Sized>(
             limit: limits.max_metadata_bytes as u64,
         });
     }
+    // Grow as bytes arrive: a prefix declaring a large header costs at most
+    // `prealloc_bytes` until the peer actually sends that much.
     buf.clear();
-    buf.resize(len, 0);
-    if read_fully(r, buf)? < len {
-        return Err(WireError::Truncated(format!("expected {len} metadata bytes")));
+    buf.reserve(len.min(limits.prealloc_bytes.max(1)));
+    let got = r.take(len as u64).read_to_end(buf)?;
+    if got < len {
+        return Err(WireError::Truncated(format!("expected {len} metadata bytes, got {got}")));
     }
     Ok(())
 }
