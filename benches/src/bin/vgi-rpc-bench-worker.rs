@@ -31,20 +31,23 @@ fn main() -> ExitCode {
         eprintln!("vgi-rpc-bench-worker: {m}");
         ExitCode::from(2)
     };
-    let listen = match args.transport.listen() {
-        Ok(l) => l,
-        Err(e) => return fail(&e),
-    };
     let server = match Server::builder().protocol(benchmark_protocol()).reflection(args.describe).build() {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
     if args.http.is_some() {
-        return match args.http_args.serve_worker(server, args.http, |_| {}) {
+        let served = args.http_args.serve_worker(server, args.http, |config| {
+            config.apply_connection_flags(args.transport.max_connections, args.transport.idle_timeout());
+        });
+        return match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         };
     }
+    let listen = match args.transport.listen() {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
     match serve_worker(&server, &listen, args.transport.socket_options()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

@@ -1,5 +1,12 @@
 //! Server settings: route prefix, request/response caps, compression,
-//! CORS and stream-token keys.
+//! CORS, stream-token keys, and the connection limits (cap, idle timeout).
+//!
+//! Safe defaults: even with no advertised `max_request_bytes`, a request
+//! body is capped at [`DEFAULT_HOSTING_MAX_REQUEST_BYTES`] before and after
+//! decompression; at most [`DEFAULT_MAX_CONNECTIONS`] connections are served
+//! at once (further ones wait in the listen backlog), never more than the
+//! process's descriptor limit allows; and a keep-alive connection idle for
+//! [`DEFAULT_IDLE_TIMEOUT`] is closed.
 
 use std::time::Duration;
 
@@ -8,14 +15,34 @@ use vgi_rpc_token::Keyring;
 use crate::auth::AuthSettings;
 use crate::encoding::Codec;
 
+/// Default hosting cap on a request body (256 MiB), encoded and decoded.
+/// Larger inputs belong in external storage (the upload-URL flow).
+pub const DEFAULT_HOSTING_MAX_REQUEST_BYTES: usize = 256 * 1024 * 1024;
+/// Default most connections served at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default idle timeout of a keep-alive connection (also the time a client
+/// has to send a request's headers).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How the HTTP server behaves. `Default` matches the reference worker's
-/// `--http` mode: no prefix, no caps, zstd and gzip responses, no CORS.
+/// `--http` mode (no prefix, no advertised request cap, zstd and gzip
+/// responses, no CORS) plus the safe defaults in the module docs.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Route prefix (`""` or `"/vgi"`, no trailing slash).
     pub prefix: String,
     /// Largest request body accepted, encoded and decoded (`413` beyond).
     pub max_request_bytes: Option<usize>,
+    /// Hosting cap on a request body, encoded and decoded, applied even when
+    /// `max_request_bytes` is unset; the effective and advertised cap is the
+    /// smaller of the two ([`HttpConfig::effective_max_request_bytes`]).
+    pub hosting_max_request_bytes: usize,
+    /// Most connections served at once; further clients wait in the listen
+    /// backlog. Clamped at bind time to what the descriptor limit allows.
+    pub max_connections: usize,
+    /// Close a keep-alive connection after this long without a request
+    /// (and a connection whose request headers take longer); `None` never.
+    pub idle_timeout: Option<Duration>,
     /// Hard cap on a response's Arrow IPC body.
     pub max_response_bytes: Option<u64>,
     /// Cap on bytes uploaded to external storage per response (advertised;
@@ -44,6 +71,9 @@ impl Default for HttpConfig {
         Self {
             prefix: String::new(),
             max_request_bytes: None,
+            hosting_max_request_bytes: DEFAULT_HOSTING_MAX_REQUEST_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_response_bytes: None,
             max_externalized_response_bytes: None,
             response_codecs: vec![Codec::Zstd, Codec::Gzip],
@@ -58,6 +88,24 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
+    /// The request cap in force: `max_request_bytes` when set, never above
+    /// the hosting cap.
+    pub fn effective_max_request_bytes(&self) -> usize {
+        self.max_request_bytes.map_or(self.hosting_max_request_bytes, |n| n.min(self.hosting_max_request_bytes))
+    }
+
+    /// Apply a worker's shared connection flags (`--max-connections`,
+    /// `--connection-idle-timeout`): `None` keeps the HTTP default, and an
+    /// idle timeout of `Some(None)` means never.
+    pub fn apply_connection_flags(&mut self, max_connections: Option<usize>, idle_timeout: Option<Option<Duration>>) {
+        if let Some(n) = max_connections {
+            self.max_connections = n;
+        }
+        if let Some(idle) = idle_timeout {
+            self.idle_timeout = idle;
+        }
+    }
+
     /// Normalise the prefix: leading slash, no trailing slash, `"/"` → `""`.
     pub fn normalized_prefix(&self) -> String {
         let trimmed = self.prefix.trim_matches('/');

@@ -99,10 +99,15 @@ pub fn request_codec(content_encoding: Option<&str>) -> Result<Option<Codec>, De
     }
 }
 
-/// Decode `body`, never producing more than `limit` bytes.
-pub fn decode_body(codec: Codec, body: &[u8], limit: Option<usize>) -> Result<Vec<u8>, DecodeError> {
+/// Decode `body`, never producing more than `max_decoded` bytes.
+///
+/// The cap is not optional: a few bytes of zstd or gzip can expand without
+/// bound, and a zstd frame may declare any content size. A declared size is
+/// trusted only up to the cap; below it, the streaming path's buffer grows
+/// as output is produced.
+pub fn decode_body(codec: Codec, body: &[u8], max_decoded: usize) -> Result<Vec<u8>, DecodeError> {
     let corrupt = |detail: String| DecodeError::Corrupt { codec: codec.token(), detail };
-    let cap = limit.unwrap_or(usize::MAX);
+    let cap = max_decoded;
     if codec == Codec::Zstd {
         if let Some(decoded) = zstd_decompress_sized(body, cap)? {
             return Ok(decoded);
@@ -112,13 +117,22 @@ pub fn decode_body(codec: Codec, body: &[u8], limit: Option<usize>) -> Result<Ve
         Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(body).map_err(|e| corrupt(e.to_string()))?),
         Codec::Gzip => Box::new(flate2::read::GzDecoder::new(body)),
     };
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(cap).min(64 << 20));
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(cap).min(STREAMING_PREALLOC));
     let read = reader.take((cap as u64).saturating_add(1)).read_to_end(&mut out).map_err(|e| corrupt(e.to_string()))?;
     if read > cap {
         return Err(DecodeError::TooLarge { codec: codec.token(), limit: cap });
     }
     Ok(out)
 }
+
+/// First allocation of the streaming decoders; beyond it the output grows
+/// as it is produced.
+const STREAMING_PREALLOC: usize = 1 << 20;
+
+/// A frame declaring more than this many output bytes per input byte is
+/// decoded by the streaming path (which allocates as output appears) rather
+/// than trusted for a one-shot allocation of the declared size.
+const MAX_TRUSTED_RATIO: usize = 1024;
 
 thread_local! {
     /// One zstd compression context per thread, reused: creating one costs
@@ -138,6 +152,9 @@ fn zstd_decompress_sized(body: &[u8], cap: usize) -> Result<Option<Vec<u8>>, Dec
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     if size > cap {
         return Err(DecodeError::TooLarge { codec: "zstd", limit: cap });
+    }
+    if size > STREAMING_PREALLOC && size / MAX_TRUSTED_RATIO > body.len() {
+        return Ok(None);
     }
     UNZSTD.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -203,11 +220,58 @@ mod tests {
         for codec in [Codec::Zstd, Codec::Gzip] {
             let packed = encode_body(codec, &body).unwrap();
             assert!(packed.len() < body.len());
-            assert_eq!(decode_body(codec, &packed, Some(100_000)).unwrap(), body);
-            assert!(matches!(decode_body(codec, &packed, Some(99_999)), Err(DecodeError::TooLarge { .. })));
-            assert!(matches!(decode_body(codec, b"not compressed", None), Err(DecodeError::Corrupt { .. })));
+            assert_eq!(decode_body(codec, &packed, 100_000).unwrap(), body);
+            assert!(matches!(decode_body(codec, &packed, 99_999), Err(DecodeError::TooLarge { .. })));
+            assert!(matches!(decode_body(codec, b"not compressed", 1 << 20), Err(DecodeError::Corrupt { .. })));
         }
         assert!(matches!(request_codec(Some("br")), Err(DecodeError::Unsupported(_))));
         assert_eq!(request_codec(Some(" ZSTD ")).unwrap(), Some(Codec::Zstd));
+    }
+
+    /// A zstd frame header declaring a terabyte (the rest garbage) once made
+    /// the decoder preallocate the declared size and abort the process.
+    #[test]
+    fn a_frame_declaring_a_terabyte_is_refused_not_allocated() {
+        let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD]; // zstd magic
+        frame.push(0xE0); // frame header: 8-byte content size, single segment
+        frame.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        // One last raw block of 16 bytes: the frame is complete and well formed.
+        frame.extend_from_slice(&[0x81, 0x00, 0x00]);
+        frame.extend_from_slice(&[0u8; 16]);
+        let err = decode_body(Codec::Zstd, &frame, 256 << 20).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { .. } | DecodeError::Corrupt { .. }), "{err}");
+    }
+
+    /// A well-formed frame that declares a size within the cap but far
+    /// beyond what its bytes can hold is decoded by streaming, which notices
+    /// the mismatch without reserving the declared size first.
+    #[test]
+    fn an_implausible_declared_size_within_the_cap_is_not_trusted() {
+        let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD, 0xE0];
+        frame.extend_from_slice(&(200u64 << 20).to_le_bytes());
+        frame.extend_from_slice(&[0x81, 0x00, 0x00]);
+        frame.extend_from_slice(&[0u8; 16]);
+        assert!(zstd_decompress_sized(&frame, 256 << 20).expect("no error").is_none());
+        assert!(decode_body(Codec::Zstd, &frame, 256 << 20).is_err());
+    }
+
+    /// 1 GiB of zeros is about 33 KiB of zstd: the cap stops the expansion.
+    #[test]
+    fn a_compression_bomb_stops_at_the_cap() {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).expect("encoder");
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            enc.write_all(&zeros).expect("write");
+        }
+        let bomb = enc.finish().expect("finish");
+        assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
+        let err = decode_body(Codec::Zstd, &bomb, 8 << 20).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { limit, .. } if limit == 8 << 20), "{err}");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for _ in 0..64 {
+            gz.write_all(&zeros).expect("write");
+        }
+        let gz_bomb = gz.finish().expect("finish");
+        assert!(matches!(decode_body(Codec::Gzip, &gz_bomb, 8 << 20), Err(DecodeError::TooLarge { .. })));
     }
 }

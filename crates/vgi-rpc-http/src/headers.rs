@@ -31,9 +31,7 @@ fn value(text: &str) -> HeaderValue {
 pub fn capability_headers(config: &HttpConfig) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::new();
     let mut push = |name: &'static str, v: String| out.push((HeaderName::from_static(name), value(&v)));
-    if let Some(n) = config.max_request_bytes {
-        push("vgi-max-request-bytes", n.to_string());
-    }
+    push("vgi-max-request-bytes", config.effective_max_request_bytes().to_string());
     if let Some(n) = config.max_response_bytes {
         push("vgi-max-response-bytes", n.to_string());
     }

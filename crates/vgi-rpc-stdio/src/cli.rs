@@ -1,7 +1,9 @@
 //! Command-line flags every worker binary shares for choosing its
 //! byte-stream transport (the reference workers' `--pipe`, `--unix`,
-//! `--tcp`, `--threaded`, `--max-connections`), with their rules checked
-//! in one place.
+//! `--tcp`, `--threaded`, `--max-connections`) and bounding its connections
+//! (`--connection-idle-timeout`), with their rules checked in one place.
+
+use std::time::Duration;
 
 use crate::{Listen, SocketOptions};
 
@@ -20,9 +22,14 @@ pub struct TransportArgs {
     /// Accept connections concurrently (unix/tcp only).
     #[arg(long)]
     pub threaded: bool,
-    /// Max concurrent connections (requires --threaded).
+    /// Max concurrent connections (requires --threaded; default 1024, never
+    /// more than the descriptor limit allows; extra clients wait in the backlog).
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Close a connection idle this many seconds (0: never). Default 300 on
+    /// Unix/TCP sockets (no byte received), 60 on HTTP (no request started).
+    #[arg(long, value_name = "SECONDS")]
+    pub connection_idle_timeout: Option<u64>,
 }
 
 impl TransportArgs {
@@ -45,7 +52,17 @@ impl TransportArgs {
 
     /// How socket connections are served.
     pub fn socket_options(&self) -> SocketOptions {
-        SocketOptions { threaded: self.threaded, max_connections: self.max_connections }
+        let defaults = SocketOptions::default();
+        SocketOptions {
+            threaded: self.threaded,
+            max_connections: self.max_connections,
+            idle_timeout: self.idle_timeout().unwrap_or(defaults.idle_timeout),
+        }
+    }
+
+    /// `--connection-idle-timeout` when given: `Some(None)` for 0 (never).
+    pub fn idle_timeout(&self) -> Option<Option<Duration>> {
+        self.connection_idle_timeout.map(|s| (s > 0).then(|| Duration::from_secs(s)))
     }
 }
 

@@ -1,37 +1,102 @@
 //! The accept loop shared by the Unix and TCP listeners: sequential or one
-//! thread per connection, an optional connection cap (extra clients wait in
-//! the backlog), and graceful shutdown.
+//! thread per connection, a connection cap (extra clients wait in the
+//! backlog), an idle timeout, and graceful shutdown.
+//!
+//! Safe defaults: a threaded listener serves at most
+//! [`DEFAULT_MAX_CONNECTIONS`] connections at once, never more than the
+//! descriptor limit allows; each connection costs one descriptor (its reader,
+//! writer and shutdown handle share the socket); and a connection on which no
+//! byte arrives for [`DEFAULT_IDLE_TIMEOUT`] is closed.
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use vgi_rpc_core::{serve_connection, ConnectionInfo, Server};
 
 use crate::shutdown::{wait_readable, Shutdown};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
+/// Default most connections a threaded listener serves at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default time a connection may go without sending a byte (5 minutes).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Descriptors kept free for the listener, logs and files when the cap is
+/// clamped to the process's descriptor limit.
+const RESERVED_DESCRIPTORS: usize = 64;
+
 /// How a socket listener serves its connections.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct SocketOptions {
     /// Serve connections concurrently, one thread each.
     pub threaded: bool,
-    /// With `threaded`, the most connections served at once.
+    /// With `threaded`, the most connections served at once
+    /// (`None`: [`DEFAULT_MAX_CONNECTIONS`]); clamped to the descriptor limit.
     pub max_connections: Option<usize>,
+    /// Close a connection on which no byte arrives for this long, between
+    /// requests or inside one; `None` never.
+    pub idle_timeout: Option<Duration>,
 }
 
-/// One accepted connection, whatever the socket family.
-pub(crate) trait Connection: Read + Write + Send + Sized + 'static {
-    fn try_clone_conn(&self) -> io::Result<Self>;
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self { threaded: false, max_connections: None, idle_timeout: Some(DEFAULT_IDLE_TIMEOUT) }
+    }
+}
+
+impl SocketOptions {
+    /// The connection cap in force for a threaded listener.
+    pub fn effective_max_connections(&self) -> usize {
+        let budget = open_file_limit().map_or(usize::MAX, |n| n.saturating_sub(RESERVED_DESCRIPTORS));
+        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS).min(budget).max(1)
+    }
+}
+
+/// The soft `RLIMIT_NOFILE`, when there is one.
+fn open_file_limit() -> Option<usize> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills the struct we pass and reads nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    usize::try_from(limit.rlim_cur).ok()
+}
+
+/// One accepted connection, whatever the socket family. Reads and writes go
+/// through a shared reference so one descriptor serves both directions.
+pub(crate) trait Connection: Send + Sync + Sized + 'static {
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize>;
     fn shutdown_read(&self);
     fn peer_name(&self) -> Option<String>;
+    fn set_idle_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 }
 
 /// A listener the loop can accept from.
 pub(crate) trait Listener: AsRawFd {
     type Conn: Connection;
     fn accept_conn(&self) -> io::Result<Self::Conn>;
+}
+
+/// One half of a connection: the reader and the writer each hold one of
+/// these over the same socket.
+pub(crate) struct Shared<C>(pub(crate) Arc<C>);
+
+impl<C: Connection> Read for Shared<C> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_shared(buf)
+    }
+}
+
+impl<C: Connection> Write for Shared<C> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_shared(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Counting semaphore for the connection cap.
@@ -64,13 +129,16 @@ impl Slots {
     }
 }
 
-fn serve_one_connection<C: Connection>(server: &Server, conn: C, shutdown: &Shutdown) {
-    let Ok(reader_half) = conn.try_clone_conn() else { return };
-    let Ok(closer) = conn.try_clone_conn() else { return };
+fn serve_one_connection<C: Connection>(server: &Server, conn: C, options: SocketOptions, shutdown: &Shutdown) {
+    if let Err(e) = conn.set_idle_timeout(options.idle_timeout) {
+        eprintln!("vgi-rpc: cannot set the connection idle timeout: {e}");
+    }
+    let conn = Arc::new(conn);
     let info = ConnectionInfo { remote_addr: conn.peer_name(), ..Default::default() };
+    let closer = conn.clone();
     let id = shutdown.register(Box::new(move || closer.shutdown_read()));
-    let mut r = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(reader_half));
-    let mut w = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(conn));
+    let mut r = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(Shared(conn.clone())));
+    let mut w = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(Shared(conn)));
     // A connection's failure is its own: log and let the listener go on.
     if let Err(e) = serve_connection(server, &mut r, &mut w, &info) {
         eprintln!("vgi-rpc: connection ended: {e}");
@@ -86,7 +154,9 @@ pub(crate) fn accept_loop<L: Listener>(
     options: SocketOptions,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
-    let slots = options.max_connections.map(|n| Arc::new(Slots { free: Mutex::new(n.max(1)), cv: Condvar::new() }));
+    let slots = options
+        .threaded
+        .then(|| Arc::new(Slots { free: Mutex::new(options.effective_max_connections()), cv: Condvar::new() }));
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
     loop {
         if let Some(slots) = &slots {
@@ -124,14 +194,14 @@ pub(crate) fn accept_loop<L: Listener>(
             let shutdown = shutdown.clone();
             let slots = slots.clone();
             let handle = std::thread::Builder::new().name("vgi-conn".into()).spawn(move || {
-                serve_one_connection(&server, conn, &shutdown);
+                serve_one_connection(&server, conn, options, &shutdown);
                 if let Some(slots) = slots {
                     slots.release();
                 }
             })?;
             workers.push(handle);
         } else {
-            serve_one_connection(server, conn, shutdown);
+            serve_one_connection(server, conn, options, shutdown);
             if let Some(slots) = &slots {
                 slots.release();
             }

@@ -1,7 +1,7 @@
 //! TCP listener and connector (raw framing, no auth or TLS: trusted
 //! networks only; loopback by default).
 
-use std::io::{self, BufReader, BufWriter};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown as NetShutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 
 use vgi_rpc_core::{Client, Server};
@@ -11,14 +11,20 @@ use crate::socket_server::{accept_loop, Connection, Listener, SocketOptions};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 impl Connection for TcpStream {
-    fn try_clone_conn(&self) -> io::Result<Self> {
-        self.try_clone()
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
     }
     fn shutdown_read(&self) {
         let _ = self.shutdown(NetShutdown::Read);
     }
     fn peer_name(&self) -> Option<String> {
         self.peer_addr().ok().map(|a| a.to_string())
+    }
+    fn set_idle_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Unix domain socket listener and connector.
 
-use std::io::{self, BufReader, BufWriter};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::Shutdown as NetShutdown;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -13,14 +13,20 @@ use crate::socket_server::{accept_loop, Connection, Listener, SocketOptions};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 impl Connection for UnixStream {
-    fn try_clone_conn(&self) -> io::Result<Self> {
-        self.try_clone()
+    fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+    fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
     }
     fn shutdown_read(&self) {
         let _ = self.shutdown(NetShutdown::Read);
     }
     fn peer_name(&self) -> Option<String> {
         Some("unix".to_owned())
+    }
+    fn set_idle_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)
     }
 }
 

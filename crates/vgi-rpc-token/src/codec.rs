@@ -24,17 +24,18 @@ fn compress(plain: &[u8]) -> Option<Vec<u8>> {
 
 fn decompress(body: &[u8]) -> Result<Vec<u8>, TokenError> {
     // The frame header states the content size; refuse oversize frames before allocating.
-    match zstd::zstd_safe::get_frame_content_size(body) {
-        Ok(Some(n)) if n as usize <= MAX_DECOMPRESSED => {}
+    let declared = match zstd::zstd_safe::get_frame_content_size(body) {
+        Ok(Some(n)) if n <= MAX_DECOMPRESSED as u64 => n as usize,
         _ => return Err(TokenError::Invalid),
-    }
+    };
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = zstd::bulk::Decompressor::new().ok();
         }
         let d = slot.as_mut().ok_or(TokenError::Invalid)?;
-        d.decompress(body, MAX_DECOMPRESSED).map_err(|_| TokenError::Invalid)
+        // Room for exactly the declared size: a frame that produces more fails.
+        d.decompress(body, declared).map_err(|_| TokenError::Invalid)
     })
 }
 

@@ -36,6 +36,12 @@ impl WireError {
         matches!(self, WireError::Decode(_) | WireError::Protocol(_))
     }
 
+    /// Whether a read timed out (a socket's idle timeout fired): the
+    /// connection is over, and the peer is owed no answer.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, WireError::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+    }
+
     /// Whether the underlying byte stream closed cleanly or broke, so that
     /// no further message can be read from it.
     pub fn is_disconnect(&self) -> bool {

@@ -34,7 +34,7 @@ fn a_declared_63_mib_header_followed_by_nothing_is_truncated_without_a_63_mib_bu
     bytes.extend_from_slice(&DECLARED.to_le_bytes());
     bytes.extend_from_slice(&[0u8; 100]);
     let mut source = Recording { data: &bytes, largest_request: 0 };
-    let err = StreamReader::open(&mut source, limits()).err().expect("truncated");
+    let Err(err) = StreamReader::open(&mut source, limits()) else { panic!("a truncated header must fail") };
     assert!(matches!(err, WireError::Truncated(_)), "{err}");
     assert!(
         source.largest_request <= limits().prealloc_bytes,
@@ -81,7 +81,7 @@ fn a_declared_large_body_followed_by_nothing_is_truncated_without_a_large_buffer
 
     let mut source = Recording { data: &hostile, largest_request: 0 };
     let mut reader = StreamReader::open_required(&mut source, limits()).expect("schema");
-    let err = reader.next(&mut source).err().expect("truncated body");
+    let Err(err) = reader.next(&mut source) else { panic!("a truncated body must fail") };
     assert!(matches!(err, WireError::Truncated(_)), "{err}");
     assert!(
         source.largest_request <= limits().prealloc_bytes,

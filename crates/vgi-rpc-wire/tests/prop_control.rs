@@ -258,12 +258,10 @@ proptest! {
 proptest! {
     #![proptest_config(config(256, "proptest-regressions/prop_control.txt"))]
 
-    /// Any finite delay should come back bit for bit. It does not today:
-    /// serde_json without its `float_roundtrip` feature parses some long
-    /// decimals one ULP off (e.g. -2.9875408969216655e168 reads back as
-    /// -2.987540896921666e168), so this stays ignored until that feature is on.
+    /// Any finite delay comes back bit for bit (serde_json's `float_roundtrip`
+    /// feature: without it some long decimals, e.g. -2.9875408969216655e168,
+    /// read back one ULP off).
     #[test]
-    #[ignore = "serde_json parses some floats one ULP off without the float_roundtrip feature"]
     fn any_finite_retry_delay_survives_the_wire(delay in any::<f64>().prop_filter("finite", |d| d.is_finite())) {
         let mut p = ErrorPayload::new("E", "m");
         p.code = ErrorCode::ResourceExhausted;

@@ -38,12 +38,17 @@ fn response_codec(headers: &HeaderMap) -> Result<Option<Codec>, CallError> {
     Ok(codec)
 }
 
-/// The decoded response body, never larger than `limit` bytes. An
-/// uncoded body is returned as is, without a copy.
+/// Default cap on a decoded response body when the client sets none (1 GiB):
+/// a compressed response never expands without bound.
+pub(crate) const DEFAULT_MAX_DECODED_RESPONSE_BYTES: usize = 1 << 30;
+
+/// The decoded response body, never larger than `limit` bytes
+/// ([`DEFAULT_MAX_DECODED_RESPONSE_BYTES`] when `None`). An uncoded body is
+/// returned as is, without a copy.
 pub(crate) fn decode_response(headers: &HeaderMap, body: &Bytes, limit: Option<usize>) -> Result<Bytes, CallError> {
     match response_codec(headers)? {
         None => Ok(body.clone()),
-        Some(codec) => decode_body(codec, body, limit)
+        Some(codec) => decode_body(codec, body, limit.unwrap_or(DEFAULT_MAX_DECODED_RESPONSE_BYTES))
             .map(Bytes::from)
             .map_err(|e| CallError::Protocol(format!("cannot decode the {} response body: {e}", codec.token()))),
     }
