@@ -23,6 +23,8 @@ pub struct ConformanceOptions {
     pub access_log: Option<PathBuf>,
     /// A fixed server id (default: random per process).
     pub server_id: Option<String>,
+    /// Per-principal quotas (default: all off).
+    pub quotas: vgi_rpc::core::QuotaSettings,
 }
 
 /// Why the conformance server could not be built.
@@ -30,6 +32,7 @@ pub struct ConformanceOptions {
 pub enum BuildError {
     Registry(vgi_rpc::core::protocol::RegistryError),
     AccessLog(PathBuf, std::io::Error),
+    Quotas(vgi_rpc::core::quota::QuotaSettingsError),
 }
 
 impl std::fmt::Display for BuildError {
@@ -37,6 +40,7 @@ impl std::fmt::Display for BuildError {
         match self {
             BuildError::Registry(e) => write!(f, "{e}"),
             BuildError::AccessLog(path, e) => write!(f, "cannot open access log {}: {e}", path.display()),
+            BuildError::Quotas(e) => write!(f, "quotas: {e}"),
         }
     }
 }
@@ -48,7 +52,9 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
     let mut builder = Server::builder()
         .protocol(methods::conformance_protocol())
         .protocol(methods::secondary_protocol())
-        .reflection(options.describe);
+        .reflection(options.describe)
+        .quotas(options.quotas.clone())
+        .map_err(BuildError::Quotas)?;
     if let Some(id) = &options.server_id {
         builder = builder.server_id(id.clone());
     }

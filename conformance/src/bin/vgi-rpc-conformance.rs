@@ -69,6 +69,11 @@ fn main() -> ExitCode {
         describe: args.describe,
         access_log: args.access_log.clone().map(Into::into),
         server_id: args.server_id.clone(),
+        // The quota flags configure the server, so they hold on every transport.
+        quotas: match args.http_args.quotas.settings() {
+            Ok(q) => q,
+            Err(e) => return fail(&e),
+        },
     };
     let server = match build_server(&options) {
         Ok(s) => s,

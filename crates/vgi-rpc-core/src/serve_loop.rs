@@ -19,6 +19,7 @@ use crate::dispatch::{
 use crate::hook::{CallInfo, CallOutcome, CallStats};
 use crate::method::Handler;
 use crate::output::{conform, Emitted};
+use crate::quota::QuotaLease;
 use crate::reply::{write_logs, Reply};
 use crate::stream::StreamState;
 use crate::turn;
@@ -170,14 +171,31 @@ impl Session<'_> {
         };
         let error_schema =
             if def.kind() == MethodKind::Unary { def.result_schema().as_ref() } else { EncodedSchema::empty() };
-        if let Err(err) = gate_version(protocol, &req).and_then(|_| validate_params(def, &req.batch)) {
-            reply.error_stream(w, error_schema, &err, protocol.name(), def.name())?;
-            if def.kind() != MethodKind::Unary {
-                // The client still sends its input stream; consume it.
-                drain_input_stream(r, server)?;
+        // Every request spends its principal's rate; a valid stream call is
+        // counted against its open streams until its lease drops: just
+        // before the stream's last batch is written, or on any other way out
+        // (the connection lost, a handler panic unwinding).
+        let quotas = server.quotas();
+        let admitted = quotas
+            .admit_request(self.conn)
+            .map_err(RpcError::from)
+            .and_then(|_| gate_version(protocol, &req))
+            .and_then(|_| validate_params(def, &req.batch))
+            .and_then(|_| match def.kind() {
+                MethodKind::Unary => Ok(None),
+                _ => quotas.acquire_stream(self.conn).map(Some).map_err(RpcError::from),
+            });
+        let stream_lease = match admitted {
+            Ok(lease) => lease,
+            Err(err) => {
+                reply.error_stream(w, error_schema, &err, protocol.name(), def.name())?;
+                if def.kind() != MethodKind::Unary {
+                    // The client still sends its input stream; consume it.
+                    drain_input_stream(r, server)?;
+                }
+                return Ok(Flow::Continue);
             }
-            return Ok(Flow::Continue);
-        }
+        };
 
         let stream_id = (def.kind() != MethodKind::Unary).then(|| server.new_stream_id());
         let info = CallInfo {
@@ -223,7 +241,7 @@ impl Session<'_> {
             Handler::Unary(f) => serve_unary(w, &reply, protocol, def, f(&params, &ctx), &ctx, &mut stats),
             Handler::Stream(f) => {
                 let result = f(&params, &ctx);
-                serve_stream(r, w, server, &reply, protocol, def, result, &ctx, &mut stats)
+                serve_stream(r, w, server, &reply, protocol, def, result, &ctx, &mut stats, stream_lease)
             }
         };
         let (error, cancelled, io) = match outcome {
@@ -329,11 +347,14 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
     result: Result<crate::StreamResult, RpcError>,
     ctx: &CallContext,
     stats: &mut CallStats,
+    lease: Option<QuotaLease>,
 ) -> Result<Done, WireError> {
     let init = result.and_then(|stream| check_stream(def, stream));
     let (output_schema, mut state, header) = match init {
         Ok(parts) => parts,
         Err(err) => {
+            // Released before the caller can see the stream end.
+            drop(lease);
             reply.error_stream(w, EncodedSchema::empty(), &err, protocol.name(), def.name())?;
             drain_input_stream(r, server)?;
             return Ok(Done { error: Some(err), cancelled: false });
@@ -402,6 +423,9 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
         }
         w.flush()?;
     }
+    // The stream is over: free its slot before the caller can see the end,
+    // so a caller that opens another right after is never refused for it.
+    drop(lease);
     if let Some(err) = &error {
         out.write(w, &empty, &reply.error_metadata(err, protocol.name(), def.name()))?;
     }

@@ -8,6 +8,7 @@ use vgi_rpc_wire::ReadLimits;
 
 use crate::ids::{new_server_id, RequestIds};
 use crate::protocol::RegistryError;
+use crate::quota::{QuotaPolicy, QuotaSettings, QuotaSettingsError, Quotas};
 use crate::reflection::{reflection_protocol, REFLECTION_PROTOCOL};
 use crate::{Clock, DispatchHook, Protocol, SystemClock};
 
@@ -23,6 +24,7 @@ pub struct ServerBuilder {
     hooks: Vec<Arc<dyn DispatchHook>>,
     limits: ReadLimits,
     request_ids: Option<RequestIds>,
+    quotas: QuotaPolicy,
 }
 
 impl Default for ServerBuilder {
@@ -37,6 +39,7 @@ impl Default for ServerBuilder {
             hooks: Vec::new(),
             limits: ReadLimits::default(),
             request_ids: None,
+            quotas: QuotaPolicy::default(),
         }
     }
 }
@@ -90,6 +93,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Per-principal fair-sharing limits on open streams, open sessions and
+    /// the request rate, applied by every transport (all off by default; see
+    /// [`QuotaSettings`]). Refused when the settings cannot be served.
+    pub fn quotas(mut self, settings: QuotaSettings) -> Result<Self, QuotaSettingsError> {
+        self.quotas = settings.validate()?;
+        Ok(self)
+    }
+
     /// Deterministic request ids (tests).
     pub fn request_id_seed(mut self, seed: u64) -> Self {
         self.request_ids = Some(RequestIds::with_seed(seed));
@@ -113,6 +124,7 @@ impl ServerBuilder {
             by_name.insert(REFLECTION_PROTOCOL.to_owned(), protocols.len());
             protocols.push(Arc::new(reflection));
         }
+        let quotas = Quotas::new(self.quotas, self.clock.clone());
         Ok(Server {
             inner: Arc::new(Inner {
                 protocols,
@@ -124,6 +136,7 @@ impl ServerBuilder {
                 hooks: self.hooks,
                 limits: self.limits,
                 request_ids: self.request_ids.unwrap_or_default(),
+                quotas,
             }),
         })
     }
@@ -139,6 +152,7 @@ struct Inner {
     hooks: Vec<Arc<dyn DispatchHook>>,
     limits: ReadLimits,
     request_ids: RequestIds,
+    quotas: Quotas,
 }
 
 /// A sealed, shareable server. Cloning is cheap.
@@ -212,6 +226,10 @@ impl Server {
     /// Read caps.
     pub fn read_limits(&self) -> ReadLimits {
         self.inner.limits
+    }
+    /// The per-principal quotas every transport applies.
+    pub fn quotas(&self) -> &Quotas {
+        &self.inner.quotas
     }
     /// A fresh request id.
     pub fn next_request_id(&self) -> String {

@@ -1,7 +1,7 @@
 //! The HTTP worker flags (`--host`, `--port`, `--prefix`, the caps,
-//! compression, CORS, token, authentication and proxy-proof settings),
-//! flattened into a worker's own `clap` parser, and their mapping onto
-//! [`HttpConfig`].
+//! compression, CORS, token, authentication, proxy-proof and per-principal
+//! quota settings), flattened into a worker's own `clap` parser, and their
+//! mapping onto [`HttpConfig`].
 //!
 //! A proxy-proof gate (`--proof-mode allow|require`) is ANDed with the
 //! credential flags as `RequireAll(gate, credential)`, gate first; alone, the
@@ -80,6 +80,9 @@ pub struct HttpArgs {
     /// Hard cap on remembered proof nonces (oldest evicted beyond it).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CAPACITY)]
     pub proof_replay_capacity: usize,
+    /// Per-principal quotas (they configure the server: build it with `quotas.settings()`).
+    #[command(flatten)]
+    pub quotas: crate::quota::QuotaArgs,
 }
 
 fn parse_mode(text: &str) -> Result<ProofMode, String> {

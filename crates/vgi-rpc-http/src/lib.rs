@@ -16,6 +16,7 @@ pub mod config;
 pub mod encoding;
 pub mod headers;
 mod pages;
+pub mod quota;
 mod rpc;
 pub mod serve;
 pub mod tokens;

@@ -162,8 +162,12 @@ pub(crate) async fn serve(
         Status::Ok | Status::MethodError => StatusCode::OK,
         Status::BadRequest => StatusCode::BAD_REQUEST,
         Status::NotFound => StatusCode::NOT_FOUND,
+        Status::TooManyRequests { .. } => crate::quota::QUOTA_STATUS,
     };
     let mut resp = encoded_response(status, answer.body, coding);
+    if let Status::TooManyRequests { retry_after } = answer.status {
+        crate::quota::stamp_retry_after(&mut resp, retry_after);
+    }
     if answer.status == Status::MethodError {
         resp.headers_mut().insert(RPC_ERROR, HeaderValue::from_static("true"));
     }

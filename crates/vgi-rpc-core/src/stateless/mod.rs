@@ -49,6 +49,12 @@ pub enum Status {
     BadRequest,
     /// Unknown protocol or method (HTTP `404`).
     NotFound,
+    /// The caller's principal is over a quota ([`crate::quota`]): the body
+    /// carries a `RESOURCE_EXHAUSTED` error (HTTP `429` with `Retry-After`).
+    TooManyRequests {
+        /// When a retry may succeed.
+        retry_after: std::time::Duration,
+    },
 }
 
 /// A complete response body and how to present it.
@@ -94,6 +100,9 @@ pub fn dispatch_one(server: &Server, tokens: &dyn StateTokens, req: &OneRequest<
     if let Some(message) = misrouted {
         return error_answer(&reply, Status::BadRequest, &RpcError::type_error(message), req);
     }
+    if let Err(refused) = server.quotas().admit_request(req.conn) {
+        return quota_answer(&reply, &refused, req);
+    }
     match req.route {
         Route::Unary => enforce_limit(&reply, unary::serve(server, &reply, req), req, req.response_limit),
         Route::Init => enforce_limit(&reply, stream::init(server, tokens, &reply, req), req, req.response_limit),
@@ -104,6 +113,12 @@ pub fn dispatch_one(server: &Server, tokens: &dyn StateTokens, req: &OneRequest<
 
 fn quoted(name: &str) -> String {
     crate::dispatch::py_repr(name)
+}
+
+/// The refusal of a principal over its quota.
+pub(crate) fn quota_answer(reply: &Reply<'_>, refused: &crate::QuotaExceeded, req: &OneRequest<'_>) -> Answer {
+    let status = Status::TooManyRequests { retry_after: refused.retry_after };
+    error_answer(reply, status, &refused.to_rpc_error(), req)
 }
 
 /// A whole-body error stream on the empty schema.

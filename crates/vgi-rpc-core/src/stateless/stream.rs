@@ -23,10 +23,12 @@ use crate::stream::StreamState;
 use crate::turn::{cancel, run_turn};
 use crate::{CallContext, OutputCollector, Params, RpcError, Server};
 
-/// How a stream request ended, for hooks.
+/// How a stream request ended, for hooks and the stream quota.
 struct Ended {
     error: Option<RpcError>,
     cancelled: bool,
+    /// The stream goes on (a continuation cursor was sent).
+    open: bool,
 }
 
 /// Serialize the state after a turn and seal it as the call's next cursor.
@@ -71,7 +73,7 @@ fn producer_turn(
     state: &mut StreamState,
     ctx: &CallContext,
     stats: &mut CallStats,
-) -> Result<Option<RpcError>, WireError> {
+) -> Result<Ended, WireError> {
     let schema = setup.call.output_schema.schema().clone();
     let empty = RecordBatch::new_empty(schema.clone());
     let mut collector = OutputCollector::new(schema, true);
@@ -86,9 +88,10 @@ fn producer_turn(
         Ok(cursor) => cursor,
         Err(err) => {
             out.write(body, &empty, &setup.reply.error_metadata(&err, ctx.protocol(), ctx.method()))?;
-            return Ok(Some(err));
+            return Ok(Ended { error: Some(err), cancelled: false, open: false });
         }
     };
+    let open = cursor.is_some();
     write_logs(body, out, &empty, setup.reply, ctx.take_logs(), false)?;
     write_items(body, out, &empty, setup.reply, collector.take_items(), None, stats)?;
     if let Some(cursor) = cursor {
@@ -98,7 +101,7 @@ fn producer_turn(
         }
         out.write(body, &empty, &md)?;
     }
-    Ok(None)
+    Ok(Ended { error: None, cancelled: false, open })
 }
 
 /// Write a turn's collected logs and data batch; `cursor` rides on the data batch.
@@ -138,6 +141,11 @@ pub(super) fn init(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>,
         return error_answer(reply, Status::BadRequest, &RpcError::type_error("not a stream method"), req);
     };
     let stream_id = server.new_stream_id();
+    // Counted from here; ended on every way out unless a cursor lets it go on.
+    let turn = match server.quotas().enter_stream_turn(req.conn, &stream_id) {
+        Ok(turn) => turn,
+        Err(refused) => return super::quota_answer(reply, &refused, req),
+    };
     let info = call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), Some(&stream_id), true);
     let observed = Observed::start(server, &info);
     let span = observed.span();
@@ -166,6 +174,9 @@ pub(super) fn init(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>,
             return answer;
         }
     };
+    if ended.open {
+        turn.park();
+    }
     observed.finish(ended.error.as_ref(), stats, ended.cancelled);
     Answer { status, body }
 }
@@ -225,7 +236,7 @@ fn write_init(
     let mut out = StreamWriter::begin(body, &call.output_schema)?;
     write_logs(body, &mut out, &empty, reply, init_logs, true)?;
     let setup = TurnSetup { reply, tokens, req, call: &call, call_token: Some(&call_token) };
-    let error = match state {
+    let ended = match state {
         StreamState::Producer(_) => {
             // Over HTTP the producer's first turn runs inside /init: the
             // request's metadata is that first tick's.
@@ -241,17 +252,17 @@ fn write_init(
                         .with(keys::CALL_STATE, call_token.as_str());
                     stats.record_output(&empty);
                     out.write(body, &empty, &md)?;
-                    None
+                    Ended { error: None, cancelled: false, open: true }
                 }
                 Err(err) => {
                     out.write(body, &empty, &reply.error_metadata(&err, req.protocol.name(), req.method.name()))?;
-                    Some(err)
+                    Ended { error: Some(err), cancelled: false, open: false }
                 }
             }
         }
     };
     out.finish(body)?;
-    Ok(Ended { error, cancelled: false })
+    Ok(ended)
 }
 
 /// `POST …/{method}/exchange`: resume the stream from its tokens and run one turn.
@@ -263,6 +274,12 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
     let (call, mut state) = match resume(tokens, req, &input.metadata) {
         Ok(resumed) => resumed,
         Err((status, err)) => return error_answer(reply, status, &err, req),
+    };
+    // The stream id comes from the authenticated call token; a stream
+    // already counted is not counted again.
+    let turn = match server.quotas().enter_stream_turn(req.conn, &call.stream_id) {
+        Ok(turn) => turn,
+        Err(refused) => return super::quota_answer(reply, &refused, req),
     };
     let input_schema = input.batch.schema();
     let info = call_info(server, req, &input_schema, input.batch.num_rows(), Some(&call.stream_id), false);
@@ -279,15 +296,17 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
     let mut body = Vec::with_capacity(1024);
     let written = if input.metadata.contains(keys::CANCEL) {
         cancel(&mut state, &ctx);
-        StreamWriter::begin(&mut body, &call.output_schema)
-            .and_then(|w| w.finish(&mut body))
-            .map(|_| Ended { error: None, cancelled: true })
+        StreamWriter::begin(&mut body, &call.output_schema).and_then(|w| w.finish(&mut body)).map(|_| Ended {
+            error: None,
+            cancelled: true,
+            open: false,
+        })
     } else if matches!(state, StreamState::Producer(_)) {
         let setup = TurnSetup { reply, tokens, req, call: &call, call_token: None };
         StreamWriter::begin(&mut body, &call.output_schema).and_then(|mut out| {
-            let error = producer_turn(&mut body, &mut out, &setup, &mut state, &ctx, &mut stats)?;
+            let ended = producer_turn(&mut body, &mut out, &setup, &mut state, &ctx, &mut stats)?;
             out.finish(&mut body)?;
-            Ok(Ended { error, cancelled: false })
+            Ok(ended)
         })
     } else {
         stats.record_input(&input.batch);
@@ -304,6 +323,9 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
     let answer = match written {
         Ok(ended) => {
             let status = if ended.error.is_some() { Status::MethodError } else { Status::Ok };
+            if ended.open {
+                turn.park();
+            }
             observed.finish(ended.error.as_ref(), stats, ended.cancelled);
             Answer { status, body }
         }
@@ -392,5 +414,5 @@ fn exchange_turn(
     write_logs(body, &mut out, &empty, reply, ctx.take_logs(), false)?;
     write_items(body, &mut out, &empty, reply, collector.take_items(), Some(&cursor), stats)?;
     out.finish(body)?;
-    Ok(Ended { error: None, cancelled: false })
+    Ok(Ended { error: None, cancelled: false, open: true })
 }

@@ -76,7 +76,7 @@ pub fn test_server_with_hook(hook: Arc<dyn vgi_rpc_core::DispatchHook>) -> Serve
     test_server_builder().hook(hook).build().expect("valid test protocol")
 }
 
-fn test_server_builder() -> vgi_rpc_core::ServerBuilder {
+pub fn test_server_builder() -> vgi_rpc_core::ServerBuilder {
     let header_schema = Arc::new(Schema::new(vec![Field::new("total", DataType::Int64, false)]));
     let counter = Arc::new(EncodedSchema::new(counter_schema()));
     let values = Arc::new(EncodedSchema::new(value_schema()));

@@ -9,7 +9,7 @@
 //!   per turn, echoing the cursor (`vgi_rpc.stream_state#b64`) and the call
 //!   token (`vgi_rpc.call_state#b64`) on every continuation and cancel;
 //! * content coding: optional zstd request bodies, zstd or gzip responses;
-//! * status mapping (§13): errors in `200`, `400`, `404` and `413` bodies
+//! * status mapping (§13): errors in `200`, `400`, `404`, `413` and `429` bodies
 //!   become [`CallError::Remote`]; other statuses and non-Arrow bodies
 //!   become [`CallError::Protocol`] (`"HTTP {status}: {body excerpt}"`).
 //!

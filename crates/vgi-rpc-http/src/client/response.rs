@@ -1,10 +1,11 @@
 //! Turning an HTTP response into Arrow IPC streams (§10, §13).
 //!
 //! A `2xx` body is a sequence of IPC streams (the header stream, when one is
-//! declared, then the output stream). `400`, `404` and `413` carry an IPC
-//! error stream, which becomes [`CallError::Remote`]. Every other status,
-//! and any body that is not Arrow IPC at all (`401`, `415`, a proxy page),
-//! becomes [`CallError::Protocol`] naming the status and the start of the body.
+//! declared, then the output stream). `400`, `404`, `413` and `429` (a
+//! quota refusal) carry an IPC error stream, which becomes
+//! [`CallError::Remote`]. Every other status, and any body that is not Arrow
+//! IPC at all (`401`, `415`, a proxy page), becomes [`CallError::Protocol`]
+//! naming the status and the start of the body.
 
 use arrow_buffer::Buffer;
 use bytes::Bytes;
@@ -76,7 +77,7 @@ pub(crate) fn http_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -
 
 /// Whether a status carries an Arrow IPC body by contract.
 fn carries_arrow(status: StatusCode) -> bool {
-    status.is_success() || matches!(status.as_u16(), 400 | 404 | 413)
+    status.is_success() || matches!(status.as_u16(), 400 | 404 | 413 | 429)
 }
 
 /// The IPC streams of a decoded RPC response, or the error it stands for.
