@@ -58,10 +58,6 @@ fn main() -> ExitCode {
     if args.fake_storage.is_some() {
         return fail("--fake-storage: external storage is not implemented in this worker yet");
     }
-    let listen = match args.transport.listen() {
-        Ok(l) => l,
-        Err(e) => return fail(&e),
-    };
     // --access-log-debug is accepted for compatibility: no level ever logs
     // payload values, so DEBUG records carry the same fields.
     let _ = args.access_log_debug;
@@ -82,6 +78,10 @@ fn main() -> ExitCode {
     if args.http.is_some() {
         return serve_http(server, &args);
     }
+    let listen = match args.transport.listen() {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
     match serve_worker(&server, &listen, args.transport.socket_options()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
@@ -91,6 +91,7 @@ fn main() -> ExitCode {
 /// `--http [PORT]`: bind, print `PORT:<n>`, serve until SIGTERM/SIGINT.
 fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
     let served = args.http_args.serve_worker(server, args.http, |config| {
+        config.apply_connection_flags(args.transport.max_connections, args.transport.idle_timeout());
         if args.http_auth {
             let reject_all = vgi_rpc_conformance::auth_fixture::reject_all();
             config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(reject_all)));

@@ -120,7 +120,8 @@ impl Session<'_> {
         let mut reader = match StreamReader::open_cached(r, server.read_limits(), &mut self.schemas) {
             Ok(Opened::Eof) => return Ok(Flow::Closed),
             Ok(Opened::Stream(s)) => s,
-            Err(e) if e.is_disconnect() => return Ok(Flow::Closed),
+            // A peer gone, or idle past the transport's timeout: close quietly.
+            Err(e) if e.is_disconnect() || e.is_timeout() => return Ok(Flow::Closed),
             Err(e) => {
                 // Best effort: the stream is unreadable, so the connection ends.
                 let _ = reply.invalid_ipc(w, &e, primary);

@@ -35,6 +35,11 @@ pub struct HttpArgs {
     /// Largest request body accepted, before and after decompression (413 beyond).
     #[arg(long, value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
+    /// Hosting cap on a request body before and after decompression, applied
+    /// even without --max-request-bytes (the advertised cap is the smaller;
+    /// default 268435456, 256 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub hosting_max_request_bytes: Option<usize>,
     /// Hard cap on a response's Arrow IPC body (strict fail beyond).
     #[arg(long, value_name = "BYTES")]
     pub max_response_bytes: Option<u64>,
@@ -105,6 +110,9 @@ impl HttpArgs {
         let mut config = HttpConfig {
             prefix: self.prefix.clone(),
             max_request_bytes: self.max_request_bytes,
+            hosting_max_request_bytes: self
+                .hosting_max_request_bytes
+                .unwrap_or(crate::config::DEFAULT_HOSTING_MAX_REQUEST_BYTES),
             max_response_bytes: self.max_response_bytes,
             max_externalized_response_bytes: self.max_externalized_response_bytes,
             cors_origins: self.cors_origin.clone(),

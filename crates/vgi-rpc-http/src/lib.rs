@@ -25,5 +25,5 @@ pub use app::HttpApp;
 pub use auth::AuthSettings;
 pub use config::HttpConfig;
 pub use encoding::Codec;
-pub use serve::{serve_http, serve_router, termination_signal, ServeError};
+pub use serve::{serve_http, serve_router, serve_router_with, termination_signal, ConnectionLimits, ServeError};
 pub use vgi_rpc_auth;

@@ -88,22 +88,24 @@ pub(crate) async fn serve(
     let remote = peer(&req).map(|a| a.to_string());
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
-    let limit = app.config.max_request_bytes;
+    let limit = app.config.effective_max_request_bytes();
     let declared_len = header_str(headers, CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
-    if let (Some(limit), Some(len)) = (limit, declared_len) {
-        if len > limit {
-            return too_large(len, limit);
-        }
+    if let Some(len) = declared_len.filter(|len| *len > limit) {
+        return too_large(len, limit);
     }
-    let raw = match (axum::body::to_bytes(body, limit.map_or(usize::MAX, |l| l.saturating_add(1))).await, limit) {
-        (Ok(b), _) => b,
-        (Err(_), Some(limit)) => return too_large(limit.saturating_add(1), limit),
-        (Err(e), None) => return json_error(StatusCode::BAD_REQUEST, "Bad Request", &format!("cannot read body: {e}")),
-    };
-    if let Some(limit) = limit {
-        if raw.len() > limit {
-            return too_large(raw.len(), limit);
+    // Reads at most one byte past the cap, however the body is framed.
+    let raw = match axum::body::to_bytes(body, limit.saturating_add(1)).await {
+        Ok(b) => b,
+        Err(e) => {
+            let e = e.into_inner();
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return too_large(limit.saturating_add(1), limit);
+            }
+            return json_error(StatusCode::BAD_REQUEST, "Bad Request", &format!("cannot read body: {e}"));
         }
+    };
+    if raw.len() > limit {
+        return too_large(raw.len(), limit);
     }
     let body = match request_codec(header_str(headers, CONTENT_ENCODING)) {
         Ok(None) => raw,
