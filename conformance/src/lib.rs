@@ -25,6 +25,8 @@ pub struct ConformanceOptions {
     pub server_id: Option<String>,
     /// Per-principal quotas (default: all off).
     pub quotas: vgi_rpc::core::QuotaSettings,
+    /// External storage for oversized output and request pointers (default: none).
+    pub externalization: Option<vgi_rpc::core::Externalization>,
 }
 
 /// Why the conformance server could not be built.
@@ -55,6 +57,9 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
         .reflection(options.describe)
         .quotas(options.quotas.clone())
         .map_err(BuildError::Quotas)?;
+    if let Some(policy) = &options.externalization {
+        builder = builder.externalization(policy.clone());
+    }
     if let Some(id) = &options.server_id {
         builder = builder.server_id(id.clone());
     }

@@ -10,6 +10,7 @@ use vgi_rpc::http::cli::HttpArgs;
 use vgi_rpc::stdio::cli::TransportArgs;
 use vgi_rpc::stdio::serve_worker;
 use vgi_rpc_conformance::{build_server, ConformanceOptions};
+use vgi_rpc_storage::{FakeStorage, FetchConfig, HttpFetcher, UrlPolicy};
 
 #[derive(Debug, Parser)]
 #[command(name = "vgi-rpc-conformance", about = "vgi-rpc conformance test server (Rust)")]
@@ -37,12 +38,57 @@ struct Args {
     /// Log the access channel at DEBUG (request payloads are never logged).
     #[arg(long)]
     access_log_debug: bool,
-    /// Base URL of a fake-storage backend for externalized batches.
+    /// Base URL of a fake-storage backend. When set, server-produced batches
+    /// above --externalize-threshold are uploaded and replaced on the wire by
+    /// pointer batches (every transport); over HTTP the worker also vends
+    /// upload URLs and, unless --max-request-bytes says otherwise, advertises
+    /// the threshold as its request cap.
     #[arg(long, value_name = "URL")]
     fake_storage: Option<String>,
     /// Bytes threshold above which server-produced batches are externalized.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     externalize_threshold: i64,
+    /// Compression for externalized batches.
+    #[arg(long, value_name = "CODEC", default_value = "none", value_parser = ["none", "zstd"])]
+    compression: String,
+    /// Encoded (on-wire) cap when resolving external request pointers.
+    #[arg(long, value_name = "BYTES")]
+    max_fetch_bytes: Option<u64>,
+    /// Decoded cap when resolving external request pointers.
+    #[arg(long, value_name = "BYTES")]
+    max_decompressed_fetch_bytes: Option<u64>,
+    /// Allow the fixture's 127.0.0.1 storage URL but reject a redirect to any
+    /// other host (a test-only redirect-hop validation affordance).
+    #[arg(long)]
+    reject_localhost_redirects: bool,
+}
+
+/// The external-storage policy the storage flags describe, if any.
+fn externalization(args: &Args) -> Option<vgi_rpc::core::Externalization> {
+    let url = args.fake_storage.as_deref()?;
+    let mut storage = FakeStorage::new(url);
+    if args.compression == "zstd" {
+        storage = storage.with_zstd(3);
+    }
+    let defaults = FetchConfig::default();
+    let fetch = FetchConfig {
+        max_fetch_bytes: args.max_fetch_bytes.unwrap_or(defaults.max_fetch_bytes),
+        max_decompressed_bytes: args.max_decompressed_fetch_bytes,
+        // The fixture's storage is plain http on loopback; with the flag
+        // only its own host is admitted, at every redirect hop.
+        policy: if args.reject_localhost_redirects {
+            UrlPolicy::HostOnly("127.0.0.1".to_owned())
+        } else {
+            UrlPolicy::AllowAll
+        },
+        ..defaults
+    };
+    let threshold = args.externalize_threshold.max(0) as u64;
+    Some(
+        vgi_rpc::core::Externalization::new(Arc::new(storage), threshold)
+            .with_resolver(Arc::new(HttpFetcher::new(fetch)))
+            .with_max_response_bytes(args.http_args.max_externalized_response_bytes),
+    )
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -54,9 +100,6 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if args.externalize_threshold < 0 {
         return fail("--externalize-threshold must be >= 0");
-    }
-    if args.fake_storage.is_some() {
-        return fail("--fake-storage: external storage is not implemented in this worker yet");
     }
     // --access-log-debug is accepted for compatibility: no level ever logs
     // payload values, so DEBUG records carry the same fields.
@@ -70,6 +113,7 @@ fn main() -> ExitCode {
             Ok(q) => q,
             Err(e) => return fail(&e),
         },
+        externalization: externalization(&args),
     };
     let server = match build_server(&options) {
         Ok(s) => s,
@@ -92,6 +136,14 @@ fn main() -> ExitCode {
 fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
     let served = args.http_args.serve_worker(server, args.http, |config| {
         config.apply_connection_flags(args.transport.max_connections, args.transport.idle_timeout());
+        if args.fake_storage.is_some() {
+            // As the reference's storage worker: the threshold doubles as the
+            // inline request cap, and vended uploads may reach 64 MiB.
+            if config.max_request_bytes.is_none() {
+                config.max_request_bytes = Some(args.externalize_threshold.max(0) as usize);
+            }
+            config.max_upload_bytes = Some(64 * 1024 * 1024);
+        }
         if args.http_auth {
             let reject_all = vgi_rpc_conformance::auth_fixture::reject_all();
             config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(reject_all)));

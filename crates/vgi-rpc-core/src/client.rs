@@ -10,9 +10,12 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use vgi_rpc_wire::log::LogMessage;
 use vgi_rpc_wire::{
-    classify, keys, BatchClass, EncodedSchema, Metadata, ReadLimits, RemoteError, RequestHeader, StreamReader,
-    StreamWriter, WireError,
+    classify, keys, BatchClass, EncodedSchema, ExternalPointer, Metadata, ReadBatch, ReadLimits, RemoteError,
+    RequestHeader, StreamReader, StreamWriter, WireError,
 };
+
+use crate::external::{resolve_pointer, PointerResolver, ResolveError};
+use crate::Clock;
 
 /// Why a call failed on the client side.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,9 @@ pub enum CallError {
     /// The stream session is already closed.
     #[error("the stream is closed")]
     Closed,
+    /// A pointer batch in the response could not be resolved.
+    #[error(transparent)]
+    External(#[from] crate::external::ResolveError),
 }
 
 impl CallError {
@@ -81,12 +87,38 @@ pub struct Client<R: Read, W: Write> {
     limits: ReadLimits,
     versions: HashMap<String, String>,
     next_request: u64,
+    /// Resolves external pointer batches in responses; without one they
+    /// are returned as the zero-row batches they are.
+    resolver: Option<Resolving>,
+}
+
+/// A resolver and the clock its fetches are timed on.
+type Resolving = (Arc<dyn PointerResolver>, Arc<dyn Clock>);
+
+/// One response batch after pointer resolution: the logs a resolved
+/// payload carried come first, then the batch itself.
+fn resolve_batch(resolver: Option<&Resolving>, limits: ReadLimits, b: ReadBatch) -> Result<Vec<ReadBatch>, CallError> {
+    let Some((resolver, clock)) = resolver else { return Ok(vec![b]) };
+    let Some(pointer) = ExternalPointer::parse(b.batch.num_rows(), &b.metadata).map_err(ResolveError::from)? else {
+        return Ok(vec![b]);
+    };
+    let resolved = resolve_pointer(resolver.as_ref(), &pointer, b.batch.schema_ref(), clock.as_ref(), limits)?;
+    let mut out = resolved.logs;
+    out.push(ReadBatch { batch: resolved.batch, metadata: resolved.metadata });
+    Ok(out)
 }
 
 impl<R: Read, W: Write> Client<R, W> {
     /// A client reading responses from `r` and writing requests to `w`.
     pub fn new(r: R, w: W) -> Self {
-        Self { r, w, limits: ReadLimits::default(), versions: HashMap::new(), next_request: 0 }
+        Self { r, w, limits: ReadLimits::default(), versions: HashMap::new(), next_request: 0, resolver: None }
+    }
+
+    /// Resolve external pointer batches in responses through `resolver`
+    /// (fetch time measured on `clock`), delivering the logs their payloads
+    /// carry and the payload's data batch in the pointer's place.
+    pub fn set_pointer_resolver(&mut self, resolver: Arc<dyn PointerResolver>, clock: Arc<dyn Clock>) {
+        self.resolver = Some((resolver, clock));
     }
 
     /// Send `version` as `vgi_rpc.protocol_version` on every request to `protocol`.
@@ -152,11 +184,20 @@ impl<R: Read, W: Write> Client<R, W> {
         let mut result: Option<(RecordBatch, Metadata)> = None;
         let mut error = None;
         while let Some(b) = reader.next(&mut self.r)? {
-            match classify(b.batch.num_rows(), &b.metadata) {
-                BatchClass::Log => logs.extend(LogMessage::from_metadata(&b.metadata)),
-                BatchClass::Error => error = Some(RemoteError::from_metadata(&b.metadata)),
-                _ if result.is_none() => result = Some((b.batch, b.metadata)),
-                _ => {}
+            let batches = match resolve_batch(self.resolver.as_ref(), self.limits, b) {
+                Ok(batches) => batches,
+                Err(e) => {
+                    reader.drain(&mut self.r)?;
+                    return Err(e);
+                }
+            };
+            for b in batches {
+                match classify(b.batch.num_rows(), &b.metadata) {
+                    BatchClass::Log => logs.extend(LogMessage::from_metadata(&b.metadata)),
+                    BatchClass::Error => error = Some(RemoteError::from_metadata(&b.metadata)),
+                    _ if result.is_none() => result = Some((b.batch, b.metadata)),
+                    _ => {}
+                }
             }
         }
         if let Some(e) = error {
@@ -309,14 +350,27 @@ impl StreamCore {
             let Some(b) = output.next(&mut client.r)? else {
                 return Ok(None);
             };
-            match classify(b.batch.num_rows(), &b.metadata) {
-                BatchClass::Log => self.logs.extend(LogMessage::from_metadata(&b.metadata)),
-                BatchClass::Error => {
-                    let err = RemoteError::from_metadata(&b.metadata);
+            let batches = match resolve_batch(client.resolver.as_ref(), client.limits, b) {
+                Ok(batches) => batches,
+                Err(e) => {
                     output.drain(&mut client.r)?;
-                    return Err(CallError::Remote(Box::new(err)));
+                    return Err(e);
                 }
-                _ => return Ok(Some((b.batch, b.metadata))),
+            };
+            let mut data = None;
+            for b in batches {
+                match classify(b.batch.num_rows(), &b.metadata) {
+                    BatchClass::Log => self.logs.extend(LogMessage::from_metadata(&b.metadata)),
+                    BatchClass::Error => {
+                        let err = RemoteError::from_metadata(&b.metadata);
+                        output.drain(&mut client.r)?;
+                        return Err(CallError::Remote(Box::new(err)));
+                    }
+                    _ => data = Some((b.batch, b.metadata)),
+                }
+            }
+            if let Some(data) = data {
+                return Ok(Some(data));
             }
         }
     }

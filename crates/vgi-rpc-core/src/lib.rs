@@ -17,8 +17,10 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod context;
+pub(crate) mod cycle;
 pub mod dispatch;
 pub mod error;
+pub mod external;
 pub mod hook;
 pub mod ids;
 pub mod method;
@@ -43,6 +45,7 @@ pub use client::{CallError, Client, ExchangeSession, ProducerSession, StreamOpti
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use context::CallContext;
 pub use error::RpcError;
+pub use external::{ExternalStorage, Externalization, PointerResolver};
 pub use hook::{CallInfo, CallOutcome, CallStats, DispatchHook};
 pub use method::{Idempotency, MethodDef, MethodKind};
 pub use output::OutputCollector;

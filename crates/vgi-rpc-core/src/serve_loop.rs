@@ -13,12 +13,14 @@ use arrow_array::{new_null_array, RecordBatch};
 use vgi_rpc_wire::reader::Opened;
 use vgi_rpc_wire::{keys, EncodedSchema, Metadata, Request, SchemaCache, StreamReader, StreamWriter, WireError};
 
+use crate::cycle::CycleWriter;
 use crate::dispatch::{
     check_request_header, gate_version, resolve, transport_options_metadata, validate_params, TRANSPORT_OPTIONS_METHOD,
 };
+use crate::external::Externalizer;
 use crate::hook::{CallInfo, CallOutcome, CallStats};
 use crate::method::Handler;
-use crate::output::{conform, Emitted};
+use crate::output::conform;
 use crate::quota::QuotaLease;
 use crate::reply::{write_logs, Reply};
 use crate::stream::StreamState;
@@ -150,7 +152,13 @@ impl Session<'_> {
             reply.error_stream(w, EncodedSchema::empty(), &err, primary, "")?;
             return Ok(Flow::Continue);
         };
-        let req = Request { batch: first.batch, metadata: first.metadata };
+        let req = match crate::external::resolve_incoming(server, first.batch, first.metadata) {
+            Ok((batch, metadata)) => Request { batch, metadata },
+            Err(err) => {
+                reply.error_stream(w, EncodedSchema::empty(), &err, primary, "")?;
+                return Ok(Flow::Continue);
+            }
+        };
 
         let method_name = match check_request_header(&req) {
             Ok(m) => m,
@@ -239,7 +247,10 @@ impl Session<'_> {
         );
         let params = Params::new(&req.batch);
         let outcome = match def.handler() {
-            Handler::Unary(f) => serve_unary(w, &reply, protocol, def, f(&params, &ctx), &ctx, &mut stats),
+            Handler::Unary(f) => {
+                let mut ext = Externalizer::for_call(server, def.name(), None, false);
+                serve_unary(w, &reply, protocol, def, f(&params, &ctx), &ctx, &mut stats, ext.as_mut())
+            }
             Handler::Stream(f) => {
                 let result = f(&params, &ctx);
                 serve_stream(r, w, server, &reply, protocol, def, result, &ctx, &mut stats, stream_lease)
@@ -300,6 +311,7 @@ fn unary_batch(def: &MethodDef, value: Option<arrow_array::ArrayRef>) -> Result<
     RecordBatch::try_new(schema, vec![column]).map_err(RpcError::from)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn serve_unary<W: Write + ?Sized>(
     w: &mut W,
     reply: &Reply<'_>,
@@ -308,6 +320,7 @@ pub(crate) fn serve_unary<W: Write + ?Sized>(
     result: Result<Option<arrow_array::ArrayRef>, RpcError>,
     ctx: &CallContext,
     stats: &mut CallStats,
+    ext: Option<&mut Externalizer<'_>>,
 ) -> Result<Done, WireError> {
     let schema = def.result_schema();
     let mut out = StreamWriter::begin(w, schema)?;
@@ -316,8 +329,21 @@ pub(crate) fn serve_unary<W: Write + ?Sized>(
     let error = match result.and_then(|v| unary_batch(def, v)) {
         Ok(batch) => {
             stats.record_output(&batch);
-            out.write(w, &batch, &Metadata::new())?;
-            None
+            let md = Metadata::new();
+            match ext.map(|e| e.cycle(schema, &[(&batch, &md)], 0)).transpose().map(Option::flatten) {
+                Ok(Some(pointer)) => {
+                    out.write(w, &empty, &pointer)?;
+                    None
+                }
+                Ok(None) => {
+                    out.write(w, &batch, &md)?;
+                    None
+                }
+                Err(err) => {
+                    out.write(w, &empty, &reply.error_metadata(&err, protocol.name(), def.name()))?;
+                    Some(err)
+                }
+            }
         }
         Err(err) => {
             out.write(w, &empty, &reply.error_metadata(&err, protocol.name(), def.name()))?;
@@ -384,6 +410,12 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
 
     let producer = matches!(state, StreamState::Producer(_));
     let mut collector = OutputCollector::new(out_schema.clone(), producer);
+    let mut cycles = CycleWriter {
+        schema: &output_schema,
+        empty: &empty,
+        reply,
+        ext: Externalizer::for_call(server, def.name(), None, false),
+    };
     let mut error = None;
     let mut cancelled = false;
     loop {
@@ -395,6 +427,13 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
                 break;
             }
             Err(e) => return Err(e),
+        };
+        let next = match crate::external::resolve_incoming(server, next.batch, next.metadata) {
+            Ok((batch, metadata)) => vgi_rpc_wire::ReadBatch { batch, metadata },
+            Err(err) => {
+                error = Some(err);
+                break;
+            }
         };
         let turn_ctx = ctx.for_turn(next.metadata.clone());
         if next.metadata.contains(keys::CANCEL) {
@@ -409,15 +448,10 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
             error = Some(err);
             break;
         }
-        write_logs(w, &mut out, &empty, reply, turn_ctx.take_logs(), false)?;
-        for item in collector.take_items() {
-            match item {
-                Emitted::Log(msg) => out.write(w, &empty, &reply.log_metadata(&msg, false))?,
-                Emitted::Data(batch, md) => {
-                    stats.record_output(&batch);
-                    out.write(w, &batch, &md)?;
-                }
-            }
+        let written = cycles.write(w, &mut out, turn_ctx.take_logs(), collector.take_items(), None, stats)?;
+        if let Err(err) = written {
+            error = Some(err);
+            break;
         }
         if collector.is_finished() {
             break;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use vgi_rpc_wire::ReadLimits;
 
+use crate::external::Externalization;
 use crate::ids::{new_server_id, RequestIds};
 use crate::protocol::RegistryError;
 use crate::quota::{QuotaPolicy, QuotaSettings, QuotaSettingsError, Quotas};
@@ -25,6 +26,7 @@ pub struct ServerBuilder {
     limits: ReadLimits,
     request_ids: Option<RequestIds>,
     quotas: QuotaPolicy,
+    externalization: Option<Externalization>,
 }
 
 impl Default for ServerBuilder {
@@ -40,6 +42,7 @@ impl Default for ServerBuilder {
             limits: ReadLimits::default(),
             request_ids: None,
             quotas: QuotaPolicy::default(),
+            externalization: None,
         }
     }
 }
@@ -101,6 +104,14 @@ impl ServerBuilder {
         Ok(self)
     }
 
+    /// Send output batches over the threshold through external storage as
+    /// pointer batches, on every transport, and resolve pointer batches
+    /// clients send when the policy has a resolver (off by default).
+    pub fn externalization(mut self, policy: Externalization) -> Self {
+        self.externalization = Some(policy);
+        self
+    }
+
     /// Deterministic request ids (tests).
     pub fn request_id_seed(mut self, seed: u64) -> Self {
         self.request_ids = Some(RequestIds::with_seed(seed));
@@ -137,6 +148,7 @@ impl ServerBuilder {
                 limits: self.limits,
                 request_ids: self.request_ids.unwrap_or_default(),
                 quotas,
+                externalization: self.externalization,
             }),
         })
     }
@@ -153,6 +165,7 @@ struct Inner {
     limits: ReadLimits,
     request_ids: RequestIds,
     quotas: Quotas,
+    externalization: Option<Externalization>,
 }
 
 /// A sealed, shareable server. Cloning is cheap.
@@ -230,6 +243,10 @@ impl Server {
     /// The per-principal quotas every transport applies.
     pub fn quotas(&self) -> &Quotas {
         &self.inner.quotas
+    }
+    /// The externalization policy, when storage is configured.
+    pub fn externalization(&self) -> Option<&Externalization> {
+        self.inner.externalization.as_ref()
     }
     /// A fresh request id.
     pub fn next_request_id(&self) -> String {

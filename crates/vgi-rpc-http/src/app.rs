@@ -53,7 +53,7 @@ impl HttpApp {
         };
         let sealer = Sealer::new(keyring, server.clock().clone(), config.token_ttl);
         let tokens = SealedTokens::new(sealer, config.call_state_cache_entries);
-        let capabilities = headers::capability_headers(&config);
+        let capabilities = headers::capability_headers(&config, server.externalization());
         let cors = headers::cors_headers(&capabilities);
         let health_body = serde_json::json!({
             "status": "ok",
@@ -170,6 +170,9 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
         }
         (["health"], _) => method_not_allowed("GET, HEAD, OPTIONS"),
         (["describe"], &Method::GET) => pages::describe(app),
+        ([crate::upload::UPLOAD_URL_SEGMENT, "init"], &Method::POST) => {
+            crate::upload::serve(app, req, request_id).await
+        }
         ([name], &Method::POST) if name.starts_with("__") && name.ends_with("__") => {
             rpc::reserved(app, name, request_id)
         }

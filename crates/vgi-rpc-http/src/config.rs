@@ -45,9 +45,14 @@ pub struct HttpConfig {
     pub idle_timeout: Option<Duration>,
     /// Hard cap on a response's Arrow IPC body.
     pub max_response_bytes: Option<u64>,
-    /// Cap on bytes uploaded to external storage per response (advertised;
-    /// this server has no storage backend, so nothing is uploaded).
+    /// Cap on bytes uploaded to external storage per response, advertised
+    /// (`VGI-Max-Externalized-Response-Bytes`); the server's
+    /// [`Externalization`](vgi_rpc_core::Externalization) policy enforces
+    /// its own `max_response_bytes`, so set both to the same value.
     pub max_externalized_response_bytes: Option<u64>,
+    /// Largest object a client may put through a vended upload URL,
+    /// advertised as `VGI-Max-Upload-Bytes` when upload URLs are served.
+    pub max_upload_bytes: Option<u64>,
     /// Codings the server produces for responses; empty disables response compression.
     pub response_codecs: Vec<Codec>,
     /// Origins allowed cross-origin; empty disables CORS entirely.
@@ -76,6 +81,7 @@ impl Default for HttpConfig {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_response_bytes: None,
             max_externalized_response_bytes: None,
+            max_upload_bytes: None,
             response_codecs: vec![Codec::Zstd, Codec::Gzip],
             cors_origins: Vec::new(),
             call_state_cache_entries: 4096,

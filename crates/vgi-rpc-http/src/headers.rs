@@ -3,6 +3,8 @@
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use vgi_rpc_core::Externalization;
+
 use crate::config::HttpConfig;
 
 pub const ARROW_CONTENT_TYPE: &str = "application/vnd.apache.arrow.stream";
@@ -27,8 +29,9 @@ fn value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The capability headers, built once from the configuration.
-pub fn capability_headers(config: &HttpConfig) -> Vec<(HeaderName, HeaderValue)> {
+/// The capability headers, built once from the configuration and the
+/// server's externalization policy (`None` when no storage is configured).
+pub fn capability_headers(config: &HttpConfig, external: Option<&Externalization>) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::new();
     let mut push = |name: &'static str, v: String| out.push((HeaderName::from_static(name), value(&v)));
     push("vgi-max-request-bytes", config.effective_max_request_bytes().to_string());
@@ -36,10 +39,17 @@ pub fn capability_headers(config: &HttpConfig) -> Vec<(HeaderName, HeaderValue)>
         push("vgi-max-response-bytes", n.to_string());
     }
     push("vgi-accept-max-response-bytes-support", "true".to_owned());
-    if let Some(n) = config.max_externalized_response_bytes {
+    let external_cap = config.max_externalized_response_bytes.or(external.and_then(|e| e.max_response_bytes));
+    if let Some(n) = external_cap {
         push("vgi-max-externalized-response-bytes", n.to_string());
     }
-    push("vgi-externalization-enabled", "false".to_owned());
+    push("vgi-externalization-enabled", external.is_some().to_string());
+    if external.is_some_and(|e| e.storage.vends_upload_urls()) {
+        push("vgi-upload-url-support", "true".to_owned());
+        if let Some(n) = config.max_upload_bytes {
+            push("vgi-max-upload-bytes", n.to_string());
+        }
+    }
     let codecs: Vec<&str> = config.response_codecs.iter().map(|c| c.token()).collect();
     push("vgi-supported-encodings", codecs.join(", "));
     if config.proxy_proof_required {

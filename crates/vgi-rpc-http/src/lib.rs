@@ -18,6 +18,7 @@ pub mod headers;
 mod pages;
 pub mod quota;
 mod rpc;
+mod upload;
 pub mod serve;
 pub mod tokens;
 

@@ -25,7 +25,13 @@ const MIN_BUDGET: u64 = 65_536;
 const MAX_BUDGET: u64 = (1 << 53) - 1;
 
 /// An Arrow IPC error answer given before dispatch.
-fn arrow_error(app: &HttpApp, status: StatusCode, request_id: &str, method: &str, err: &RpcError) -> Response {
+pub(crate) fn arrow_error(
+    app: &HttpApp,
+    status: StatusCode,
+    request_id: &str,
+    method: &str,
+    err: &RpcError,
+) -> Response {
     let primary = app.server.primary().map(|p| p.name()).unwrap_or("");
     response(status, ARROW_CONTENT_TYPE, error_body(&app.server, request_id, primary, method, err))
 }
@@ -44,6 +50,30 @@ fn too_large(size: usize, limit: usize) -> Response {
              the upload-URL flow (__upload_url__/init) to externalize large inputs."
         ),
     )
+}
+
+/// Read a request body of at most `limit` bytes (`413` beyond, `400` when
+/// it cannot be read). Reads at most one byte past the cap, however the
+/// body is framed.
+pub(crate) async fn capped_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let declared_len = header_str(headers, CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+    if let Some(len) = declared_len.filter(|len| *len > limit) {
+        return Err(too_large(len, limit));
+    }
+    let raw = match axum::body::to_bytes(body, limit.saturating_add(1)).await {
+        Ok(b) => b,
+        Err(e) => {
+            let e = e.into_inner();
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return Err(too_large(limit.saturating_add(1), limit));
+            }
+            return Err(json_error(StatusCode::BAD_REQUEST, "Bad Request", &format!("cannot read body: {e}")));
+        }
+    };
+    if raw.len() > limit {
+        return Err(too_large(raw.len(), limit));
+    }
+    Ok(raw)
 }
 
 /// The client's strict response limit (`VGI-Accept-Max-Response-Bytes`).
@@ -89,24 +119,10 @@ pub(crate) async fn serve(
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let limit = app.config.effective_max_request_bytes();
-    let declared_len = header_str(headers, CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
-    if let Some(len) = declared_len.filter(|len| *len > limit) {
-        return too_large(len, limit);
-    }
-    // Reads at most one byte past the cap, however the body is framed.
-    let raw = match axum::body::to_bytes(body, limit.saturating_add(1)).await {
-        Ok(b) => b,
-        Err(e) => {
-            let e = e.into_inner();
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return too_large(limit.saturating_add(1), limit);
-            }
-            return json_error(StatusCode::BAD_REQUEST, "Bad Request", &format!("cannot read body: {e}"));
-        }
+    let raw = match capped_body(headers, body, limit).await {
+        Ok(raw) => raw,
+        Err(refused) => return refused,
     };
-    if raw.len() > limit {
-        return too_large(raw.len(), limit);
-    }
     let body = match request_codec(header_str(headers, CONTENT_ENCODING)) {
         Ok(None) => raw,
         Ok(Some(codec)) => match decode_body(codec, &raw, limit) {

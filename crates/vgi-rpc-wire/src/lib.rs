@@ -16,6 +16,7 @@ pub mod keys;
 pub mod limits;
 pub mod log;
 pub mod metadata;
+pub mod pointer;
 pub mod reader;
 pub mod request;
 pub mod schema;
@@ -27,10 +28,12 @@ pub use error_model::{ErrorCode, ErrorPayload, RemoteError};
 pub use limits::ReadLimits;
 pub use log::LogLevel;
 pub use metadata::Metadata;
+pub use pointer::{ExternalPointer, PointerError};
+pub use reader::read_stream_bytes;
 pub use reader::{BufferCursor, ReadBatch, SchemaCache, StreamReader};
 pub use request::{Request, RequestHeader};
 pub use schema::EncodedSchema;
-pub use writer::StreamWriter;
+pub use writer::{write_stream_bytes, StreamWriter};
 
 /// The wire protocol (framing) version carried in `vgi_rpc.request_version`.
 pub const REQUEST_VERSION: &str = "1";

@@ -133,6 +133,14 @@ pub fn write_stream<W: Write + ?Sized>(
     writer.finish(w)
 }
 
+/// A complete stream holding `batches`, in memory.
+pub fn write_stream_bytes(schema: &EncodedSchema, batches: &[(&RecordBatch, &Metadata)]) -> Result<Vec<u8>, WireError> {
+    let hint: usize = batches.iter().map(|(b, _)| b.get_array_memory_size()).sum();
+    let mut out = Vec::with_capacity(hint + 512);
+    write_stream(&mut out, schema, batches)?;
+    Ok(out)
+}
+
 /// Rebuild a record batch `Message` flatbuffer with `metadata` as its custom metadata.
 fn with_custom_metadata(message: &[u8], metadata: &Metadata) -> Result<Vec<u8>, WireError> {
     let parsed = arrow_ipc::root_as_message(message)

@@ -169,6 +169,17 @@ pub(crate) fn enforce_limit(reply: &Reply<'_>, answer: Answer, req: &OneRequest<
     error_answer(reply, Status::MethodError, &err, req)
 }
 
+/// How a request that never reached its method is answered: `400`, except
+/// that a request pointer the server could not resolve is the method's
+/// failure (`200` + the error flag), as the reference answers it.
+pub(crate) fn admit_status(err: &RpcError) -> Status {
+    if err.error_type == crate::external::resolve::EXTERNAL_LOCATION_ERROR {
+        Status::MethodError
+    } else {
+        Status::BadRequest
+    }
+}
+
 /// The first batch of a request body: schema, batch and its metadata.
 pub(crate) struct BodyBatch {
     pub batch: arrow_array::RecordBatch,
@@ -185,7 +196,10 @@ pub(crate) fn read_body(server: &Server, body: &[u8]) -> Result<BodyBatch, RpcEr
         }
     };
     match reader.next(&mut cursor).map_err(wire_failure)? {
-        Some(b) => Ok(BodyBatch { batch: b.batch, metadata: b.metadata }),
+        Some(b) => {
+            let (batch, metadata) = crate::external::resolve_incoming(server, b.batch, b.metadata)?;
+            Ok(BodyBatch { batch, metadata })
+        }
         None => Err(RpcError::protocol_error("Request stream carried no request batch (schema followed by EOS).")),
     }
 }

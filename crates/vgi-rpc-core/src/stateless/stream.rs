@@ -14,9 +14,10 @@ use super::{
     empty_schema, error_answer, error_answer_on, read_body, strip_transport_keys, wire_failure, Answer, OneRequest,
     Status,
 };
+use crate::cycle::CycleWriter;
+use crate::external::Externalizer;
 use crate::hook::CallStats;
 use crate::method::Handler;
-use crate::output::Emitted;
 use crate::reply::{write_logs, Reply};
 use crate::serve_loop::check_stream;
 use crate::stream::StreamState;
@@ -62,6 +63,17 @@ struct TurnSetup<'a> {
     call: &'a StreamCall,
     /// Sent only by `/init`, beside the first cursor.
     call_token: Option<&'a str>,
+    server: &'a Server,
+    /// The response's hard body cap, if any.
+    body_cap: Option<u64>,
+}
+
+impl<'a> TurnSetup<'a> {
+    /// The cycle writer for one response on `schema`.
+    fn cycles(&self, schema: &'a EncodedSchema, empty: &'a RecordBatch) -> CycleWriter<'a> {
+        let ext = Externalizer::for_call(self.server, self.req.method.name(), self.body_cap, true);
+        CycleWriter { schema, empty, reply: self.reply, ext }
+    }
 }
 
 /// One producer turn written onto `out`: the turn's logs and data batch,
@@ -91,9 +103,13 @@ fn producer_turn(
             return Ok(Ended { error: Some(err), cancelled: false, open: false });
         }
     };
+    let mut cycles = setup.cycles(&setup.call.output_schema, &empty);
+    if let Err(err) = cycles.write(body, out, ctx.take_logs(), collector.take_items(), None, stats)? {
+        // No continuation escapes a refused cycle.
+        out.write(body, &empty, &setup.reply.error_metadata(&err, ctx.protocol(), ctx.method()))?;
+        return Ok(Ended { error: Some(err), cancelled: false, open: false });
+    }
     let open = cursor.is_some();
-    write_logs(body, out, &empty, setup.reply, ctx.take_logs(), false)?;
-    write_items(body, out, &empty, setup.reply, collector.take_items(), None, stats)?;
     if let Some(cursor) = cursor {
         let mut md = Metadata::with_capacity(2).with(keys::STREAM_STATE, cursor);
         if let Some(call_token) = setup.call_token {
@@ -104,38 +120,11 @@ fn producer_turn(
     Ok(Ended { error: None, cancelled: false, open })
 }
 
-/// Write a turn's collected logs and data batch; `cursor` rides on the data batch.
-fn write_items(
-    body: &mut Vec<u8>,
-    out: &mut StreamWriter,
-    empty: &RecordBatch,
-    reply: &Reply<'_>,
-    items: Vec<Emitted>,
-    cursor: Option<&str>,
-    stats: &mut CallStats,
-) -> Result<(), WireError> {
-    for item in items {
-        match item {
-            Emitted::Log(msg) => out.write(body, empty, &reply.log_metadata(&msg, false))?,
-            Emitted::Data(batch, mut md) => {
-                stats.record_output(&batch);
-                // One reservation up front instead of doubling through a large body.
-                body.reserve(batch.get_array_memory_size() + 1024);
-                if let Some(cursor) = cursor {
-                    md.insert(keys::STREAM_STATE, cursor);
-                }
-                out.write(body, &batch, &md)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `POST …/{method}/init`.
 pub(super) fn init(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>, req: &OneRequest<'_>) -> Answer {
     let request = match admit(server, req) {
         Ok(r) => r,
-        Err(err) => return error_answer(reply, Status::BadRequest, &err, req),
+        Err(err) => return error_answer(reply, super::admit_status(&err), &err, req),
     };
     let Handler::Stream(handler) = req.method.handler() else {
         return error_answer(reply, Status::BadRequest, &RpcError::type_error("not a stream method"), req);
@@ -163,7 +152,7 @@ pub(super) fn init(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>,
             observed.finish(Some(&err), stats, false);
             return answer;
         }
-        Ok(opened) => write_init(&mut body, reply, tokens, req, opened, &ctx, &mut stats),
+        Ok(opened) => write_init(server, &mut body, reply, tokens, req, opened, &ctx, &mut stats),
     };
     let (status, ended) = match answer {
         Ok(ended) => (if ended.error.is_some() { Status::MethodError } else { Status::Ok }, ended),
@@ -212,7 +201,9 @@ fn open_stream(
     Ok(Opened { call, call_token, state, header })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_init(
+    server: &Server,
     body: &mut Vec<u8>,
     reply: &Reply<'_>,
     tokens: &dyn StateTokens,
@@ -235,7 +226,15 @@ fn write_init(
     let empty = RecordBatch::new_empty(schema);
     let mut out = StreamWriter::begin(body, &call.output_schema)?;
     write_logs(body, &mut out, &empty, reply, init_logs, true)?;
-    let setup = TurnSetup { reply, tokens, req, call: &call, call_token: Some(&call_token) };
+    let setup = TurnSetup {
+        reply,
+        tokens,
+        req,
+        call: &call,
+        call_token: Some(&call_token),
+        server,
+        body_cap: req.response_limit,
+    };
     let ended = match state {
         StreamState::Producer(_) => {
             // Over HTTP the producer's first turn runs inside /init: the
@@ -269,7 +268,7 @@ fn write_init(
 pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>, req: &OneRequest<'_>) -> Answer {
     let input = match read_body(server, req.body) {
         Ok(b) => b,
-        Err(err) => return error_answer(reply, Status::BadRequest, &err, req),
+        Err(err) => return error_answer(reply, super::admit_status(&err), &err, req),
     };
     let (call, mut state) = match resume(tokens, req, &input.metadata) {
         Ok(resumed) => resumed,
@@ -302,7 +301,7 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
             open: false,
         })
     } else if matches!(state, StreamState::Producer(_)) {
-        let setup = TurnSetup { reply, tokens, req, call: &call, call_token: None };
+        let setup = TurnSetup { reply, tokens, req, call: &call, call_token: None, server, body_cap: limit };
         StreamWriter::begin(&mut body, &call.output_schema).and_then(|mut out| {
             let ended = producer_turn(&mut body, &mut out, &setup, &mut state, &ctx, &mut stats)?;
             out.finish(&mut body)?;
@@ -310,7 +309,8 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
         })
     } else {
         stats.record_input(&input.batch);
-        match exchange_turn(&mut body, reply, tokens, req, &call, &mut state, input.batch, &ctx, &mut stats) {
+        let setup = TurnSetup { reply, tokens, req, call: &call, call_token: None, server, body_cap: limit };
+        match exchange_turn(&mut body, &setup, &mut state, input.batch, &ctx, &mut stats) {
             Ok(ended) => Ok(ended),
             Err(TurnFailure::Wire(e)) => Err(e),
             Err(TurnFailure::Method(err)) => {
@@ -393,26 +393,25 @@ impl From<WireError> for TurnFailure {
 }
 
 /// One lockstep exchange turn; the refreshed cursor rides on the data batch.
-#[allow(clippy::too_many_arguments)]
 fn exchange_turn(
     body: &mut Vec<u8>,
-    reply: &Reply<'_>,
-    tokens: &dyn StateTokens,
-    req: &OneRequest<'_>,
-    call: &StreamCall,
+    setup: &TurnSetup<'_>,
     state: &mut StreamState,
     batch: RecordBatch,
     ctx: &CallContext,
     stats: &mut CallStats,
 ) -> Result<Ended, TurnFailure> {
+    let call = setup.call;
     let schema = call.output_schema.schema().clone();
     let mut collector = OutputCollector::new(schema.clone(), false);
     run_turn(state, &mut collector, batch, ctx.request_metadata().clone(), ctx).map_err(TurnFailure::Method)?;
-    let cursor = next_cursor(tokens, req, call, state).map_err(TurnFailure::Method)?;
+    let cursor = next_cursor(setup.tokens, setup.req, call, state).map_err(TurnFailure::Method)?;
     let empty = RecordBatch::new_empty(schema);
     let mut out = StreamWriter::begin(body, &call.output_schema)?;
-    write_logs(body, &mut out, &empty, reply, ctx.take_logs(), false)?;
-    write_items(body, &mut out, &empty, reply, collector.take_items(), Some(&cursor), stats)?;
+    let mut cycles = setup.cycles(&call.output_schema, &empty);
+    let items = collector.take_items();
+    // A refused cycle leaves a partial body the caller replaces with the error.
+    cycles.write(body, &mut out, ctx.take_logs(), items, Some(&cursor), stats)?.map_err(TurnFailure::Method)?;
     out.finish(body)?;
     Ok(Ended { error: None, cancelled: false, open: true })
 }

@@ -8,6 +8,7 @@ use vgi_rpc_wire::Request;
 use super::observe::{call_info, Observed};
 use super::{error_answer, read_body, Answer, OneRequest, Status};
 use crate::dispatch::{check_request_header, gate_version, py_repr, validate_params};
+use crate::external::Externalizer;
 use crate::hook::CallStats;
 use crate::reply::Reply;
 use crate::serve_loop::serve_unary;
@@ -58,7 +59,7 @@ pub(super) fn context(server: &Server, req: &OneRequest<'_>, metadata: vgi_rpc_w
 pub(super) fn serve(server: &Server, reply: &Reply<'_>, req: &OneRequest<'_>) -> Answer {
     let request = match admit(server, req) {
         Ok(r) => r,
-        Err(err) => return error_answer(reply, Status::BadRequest, &err, req),
+        Err(err) => return error_answer(reply, super::admit_status(&err), &err, req),
     };
     let crate::method::Handler::Unary(handler) = req.method.handler() else {
         return error_answer(reply, Status::BadRequest, &RpcError::type_error("not a unary method"), req);
@@ -72,7 +73,8 @@ pub(super) fn serve(server: &Server, reply: &Reply<'_>, req: &OneRequest<'_>) ->
     let ctx = context(server, req, request.metadata.clone());
     let result = handler(&Params::new(&request.batch), &ctx);
     let mut body = Vec::with_capacity(1024);
-    let done = serve_unary(&mut body, reply, req.protocol, req.method, result, &ctx, &mut stats);
+    let mut ext = Externalizer::for_call(server, req.method.name(), req.response_limit, true);
+    let done = serve_unary(&mut body, reply, req.protocol, req.method, result, &ctx, &mut stats, ext.as_mut());
     let (error, status) = match done {
         Ok(done) => {
             let status = if done.error.is_some() { Status::MethodError } else { Status::Ok };

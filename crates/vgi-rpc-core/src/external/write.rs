@@ -1,0 +1,203 @@
+//! Writing pointers: the decision to externalize (threshold, the body cap),
+//! the external-bytes budget of one response, and the upload itself: the
+//! batches serialized as one IPC stream, hashed before any coding, handed
+//! to storage and replaced by a zero-row pointer batch.
+
+use arrow_array::RecordBatch;
+use sha2::{Digest, Sha256};
+use vgi_rpc_wire::{write_stream_bytes, EncodedSchema, ExternalPointer, Metadata};
+
+use super::Externalization;
+use crate::dispatch::py_repr;
+use crate::RpcError;
+
+/// Bytes held by a batch's buffers, the size the threshold compares (the
+/// reference's `get_total_buffer_size`: buffer lengths, not capacities).
+pub fn batch_size(batch: &RecordBatch) -> u64 {
+    batch
+        .columns()
+        .iter()
+        .map(|c| {
+            let data = c.to_data();
+            data.get_slice_memory_size().unwrap_or_else(|_| data.get_buffer_memory_size()) as u64
+        })
+        .sum()
+}
+
+/// Bytes sent to external storage during one response, against its cap
+/// (`max_externalized_response_bytes`), and the response's body cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExternalBudget {
+    /// Most bytes one response may upload; `None` is unbounded.
+    pub cap: Option<u64>,
+    /// Bytes uploaded so far (raw IPC, before any content coding).
+    pub used: u64,
+    /// The response's body cap: a data batch larger than this leaves by
+    /// pointer even under the threshold, since it could never fit inline.
+    pub body_cap: Option<u64>,
+}
+
+impl ExternalBudget {
+    /// A budget with these caps and nothing spent.
+    pub fn new(cap: Option<u64>, body_cap: Option<u64>) -> Self {
+        Self { cap, used: 0, body_cap }
+    }
+
+    /// Bytes left under the cap (`None` when unbounded).
+    pub fn remaining(&self) -> Option<u64> {
+        self.cap.map(|c| c.saturating_sub(self.used))
+    }
+
+    fn check(&self, more: u64, method: &str) -> Result<(), RpcError> {
+        match self.cap {
+            Some(cap) if self.used.saturating_add(more) > cap => Err(RpcError::runtime_error(format!(
+                "Externalised payload exceeds max_externalized_response_bytes ({} > {cap}) for method {}",
+                self.used.saturating_add(more),
+                py_repr(method)
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The server's policy with one response's budget: what output paths carry.
+pub(crate) struct Externalizer<'a> {
+    pub(crate) policy: &'a Externalization,
+    pub(crate) budget: ExternalBudget,
+    pub(crate) method: &'a str,
+}
+
+impl<'a> Externalizer<'a> {
+    /// The server's externalizer for one call of `method`, if storage is
+    /// configured; `body_cap` is the response's hard body cap, and
+    /// `stateless` applies the policy's per-response external cap.
+    pub(crate) fn for_call(
+        server: &'a crate::Server,
+        method: &'a str,
+        body_cap: Option<u64>,
+        stateless: bool,
+    ) -> Option<Self> {
+        let policy = server.externalization()?;
+        let cap = if stateless { policy.max_response_bytes } else { None };
+        Some(Self { policy, budget: ExternalBudget::new(cap, body_cap), method })
+    }
+
+    /// Whether `data` leaves by pointer.
+    fn wants(&self, data: &RecordBatch) -> Option<u64> {
+        if data.num_rows() == 0 {
+            return None;
+        }
+        let size = batch_size(data);
+        let over_body = self.budget.body_cap.is_some_and(|cap| size > cap);
+        (size >= self.policy.threshold_bytes || over_body).then_some(size)
+    }
+
+    /// Externalize one output cycle when its data batch calls for it:
+    /// `batches` (logs first, the data batch at `data`) go to storage as one
+    /// IPC stream and the pointer's metadata comes back. `Ok(None)` leaves
+    /// the cycle inline.
+    pub(crate) fn cycle(
+        &mut self,
+        schema: &EncodedSchema,
+        batches: &[(&RecordBatch, &Metadata)],
+        data: usize,
+    ) -> Result<Option<Metadata>, RpcError> {
+        let Some((batch, _)) = batches.get(data) else { return Ok(None) };
+        let Some(predicted) = self.wants(batch) else { return Ok(None) };
+        // Refuse before paying for an upload the cap would reject.
+        self.budget.check(predicted, self.method)?;
+        let payload = write_stream_bytes(schema, batches)
+            .map_err(|e| RpcError::runtime_error(format!("cannot serialize an externalized batch: {e}")))?;
+        let raw = payload.len() as u64;
+        self.budget.check(raw, self.method)?;
+        let digest = hex::encode(Sha256::digest(&payload));
+        let url = self
+            .policy
+            .storage
+            .upload(&payload, schema.schema())
+            .map_err(|e| RpcError::runtime_error(format!("external storage upload failed: {e}")))?;
+        self.budget.used += raw;
+        Ok(Some(ExternalPointer::new(url, Some(digest)).to_metadata()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use arrow_array::Int64Array;
+    use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    use vgi_rpc_wire::{keys, read_stream_bytes};
+
+    use super::*;
+    use crate::external::{ExternalStorage, StorageError};
+
+    #[derive(Default)]
+    struct Memory(Mutex<Vec<Vec<u8>>>);
+
+    impl ExternalStorage for Memory {
+        fn upload(&self, payload: &[u8], _schema: &SchemaRef) -> Result<String, StorageError> {
+            let mut blobs = self.0.lock().map_err(|_| StorageError("poisoned".into()))?;
+            blobs.push(payload.to_vec());
+            Ok(format!("mem://{}", blobs.len() - 1))
+        }
+    }
+
+    fn batch(rows: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..rows))]).unwrap()
+    }
+
+    fn run(threshold: u64, budget: ExternalBudget, rows: i64) -> (Result<Option<Metadata>, RpcError>, Arc<Memory>) {
+        let memory = Arc::new(Memory::default());
+        let policy = Externalization::new(memory.clone(), threshold);
+        let mut ext = Externalizer { policy: &policy, budget, method: "m" };
+        let data = batch(rows);
+        let schema = EncodedSchema::new(data.schema());
+        let log_md = Metadata::new().with(keys::LOG_LEVEL, "INFO").with(keys::LOG_MESSAGE, "hi");
+        let empty = RecordBatch::new_empty(data.schema());
+        let data_md = Metadata::new().with("app", "v");
+        let out = ext.cycle(&schema, &[(&empty, &log_md), (&data, &data_md)], 1);
+        (out, memory)
+    }
+
+    #[test]
+    fn over_threshold_uploads_the_whole_cycle_with_its_digest() {
+        let (out, memory) = run(8, ExternalBudget::default(), 100);
+        let md = out.unwrap().expect("externalized");
+        let pointer = ExternalPointer::parse(0, &md).unwrap().unwrap();
+        assert_eq!(pointer.location, "mem://0");
+        let blobs = memory.0.lock().unwrap();
+        assert_eq!(pointer.sha256.as_deref(), Some(hex::encode(Sha256::digest(&blobs[0])).as_str()));
+        let (_, batches) = read_stream_bytes(&blobs[0]).unwrap();
+        assert_eq!(batches.len(), 2, "the log and the data batch travel together");
+        assert_eq!(batches[1].batch.num_rows(), 100);
+        assert_eq!(batches[1].metadata.get("app"), Some("v"));
+    }
+
+    #[test]
+    fn under_threshold_or_empty_stays_inline() {
+        assert!(run(1 << 20, ExternalBudget::default(), 100).0.unwrap().is_none());
+        assert!(run(1, ExternalBudget::default(), 0).0.unwrap().is_none(), "zero rows never externalize");
+    }
+
+    #[test]
+    fn a_batch_over_the_body_cap_leaves_by_pointer_below_the_threshold() {
+        let (out, _) = run(1 << 20, ExternalBudget::new(None, Some(64)), 100);
+        assert!(out.unwrap().is_some());
+    }
+
+    #[test]
+    fn the_external_cap_refuses_before_uploading() {
+        let (out, memory) = run(1, ExternalBudget::new(Some(16), None), 100);
+        let err = out.unwrap_err();
+        assert!(err.message.contains("max_externalized_response_bytes"), "{}", err.message);
+        assert!(memory.0.lock().unwrap().is_empty(), "nothing uploaded");
+    }
+
+    #[test]
+    fn buffer_size_counts_lengths() {
+        assert_eq!(batch_size(&batch(100)), 800);
+        assert_eq!(ExternalBudget::new(Some(10), None).remaining(), Some(10));
+    }
+}
