@@ -199,6 +199,33 @@ def _http_describe(request: pytest.FixtureRequest) -> ServiceDescription:
     return http_introspect(base_url=f"http://127.0.0.1:{request.getfixturevalue('conformance_http_port')}")
 
 
+def _loopback_external_config() -> Any:
+    """Client-side pointer resolution for the fixture storage's ``http://127.0.0.1`` URLs.
+
+    The default validator is HTTPS-only and would (rightly) refuse them.
+    """
+    from vgi_rpc.external import ExternalLocationConfig
+
+    return ExternalLocationConfig(url_validator=None)
+
+
+@contextlib.contextmanager
+def _http_external_conn(request: pytest.FixtureRequest, protocol: type, on_log: Any) -> Iterator[Any]:
+    port = request.getfixturevalue("conformance_http_externalize_always_port")
+    config = _loopback_external_config()
+    try:
+        with http_connect(protocol, f"http://127.0.0.1:{port}", on_log=on_log, external_location=config) as proxy:
+            yield proxy
+    finally:
+        config.fetch_config.close()
+
+
+def _http_external_describe(request: pytest.FixtureRequest) -> ServiceDescription:
+    # This worker externalizes every reply, reflection's included.
+    port = request.getfixturevalue("conformance_http_externalize_always_port")
+    return http_introspect(base_url=f"http://127.0.0.1:{port}", external_location=_loopback_external_config())
+
+
 def _subprocess_describe(request: pytest.FixtureRequest) -> ServiceDescription:
     return introspect(request.getfixturevalue("conformance_subprocess"))
 
@@ -232,11 +259,8 @@ TRANSPORTS = [
     # One worker process for the session; every connection shares its pipes.
     Transport("subprocess", True, _shared_subprocess, _subprocess_describe),
     Transport("http", False, _http_conn, _http_describe),
-    Transport(
-        "http_externalize_always",
-        False,
-        missing="HTTP transport with external storage (worker --http --fake-storage --externalize-threshold)",
-    ),
+    # Every non-empty response batch leaves through the fake storage.
+    Transport("http_externalize_always", False, _http_external_conn, _http_external_describe),
     Transport("unix", True, _UNIX, _UNIX_DESCRIBE),
     Transport("unix_threaded", True, _UNIX_THREADED, _UNIX_THREADED_DESCRIBE),
     Transport(
@@ -422,33 +446,110 @@ def proof_worker_factory() -> Iterator[Callable[..., Any]]:
 
 
 # ---------------------------------------------------------------------------
-# Required-by-argument fixtures the worker cannot back yet
+# External storage: the reference's fake-storage service, in this process
 # ---------------------------------------------------------------------------
 
 
-def _missing(capability: str) -> None:
-    pytest.skip(f"{capability}: the Rust HTTP worker cannot back this fixture yet")
+@pytest.fixture(scope="session")
+def conformance_fake_storage() -> Iterator[str]:
+    """The reference's in-memory fake object store on a thread; yields its base URL."""
+    from vgi_rpc.conformance.fake_storage import serve_in_thread
+
+    base_url, shutdown = serve_in_thread()
+    try:
+        yield base_url
+    finally:
+        shutdown()
+
+
+@pytest.fixture(scope="session")
+def conformance_http_externalize_always_port(conformance_fake_storage: str) -> Iterator[int]:
+    """Every non-empty response batch externalized; a loose inline request cap."""
+    with _http_worker(
+        "--fake-storage",
+        conformance_fake_storage,
+        "--externalize-threshold",
+        "1",
+        "--max-request-bytes",
+        "1048576",
+    ) as port:
+        yield port
 
 
 @pytest.fixture(scope="class")
-def conformance_http_with_storage_port() -> int:
-    _missing("HTTP worker with external storage")
-    raise AssertionError("unreachable")
+def conformance_http_with_storage_port(conformance_fake_storage: str) -> Iterator[int]:
+    """Storage wired with the default 4 KiB threshold (also the advertised request cap)."""
+    with _http_worker("--fake-storage", conformance_fake_storage) as port:
+        yield port
 
 
 @pytest.fixture(scope="class")
-def conformance_http_externalized_cap_port() -> int:
-    _missing("HTTP externalized-response cap")
-    raise AssertionError("unreachable")
+def conformance_http_with_zstd_storage_port(conformance_fake_storage: str) -> Iterator[int]:
+    """Storage wired, externalized payloads zstd-coded."""
+    with _http_worker("--fake-storage", conformance_fake_storage, "--compression", "zstd") as port:
+        yield port
 
 
 @pytest.fixture(scope="class")
-def conformance_http_with_zstd_storage_port() -> int:
-    _missing("HTTP worker with zstd external storage")
-    raise AssertionError("unreachable")
+def conformance_http_externalized_cap_port(conformance_fake_storage: str) -> Iterator[int]:
+    """A tight external cap (64 KiB) beside a generous body cap (8 MiB), as the reference's fixture."""
+    with _http_worker(
+        "--fake-storage",
+        conformance_fake_storage,
+        "--max-externalized-response-bytes",
+        str(64 * 1024),
+        "--max-response-bytes",
+        str(8 * 1024 * 1024),
+    ) as port:
+        yield port
 
 
 @pytest.fixture(scope="class")
-def conformance_http_external_security_port() -> int:
-    _missing("HTTP worker with external-fetch security settings")
-    raise AssertionError("unreachable")
+def conformance_http_external_security_port(conformance_fake_storage: str) -> Iterator[int]:
+    """Distinct encoded (4 KiB) and decoded (8 KiB) fetch caps; only 127.0.0.1 at every redirect hop."""
+    with _http_worker(
+        "--fake-storage",
+        conformance_fake_storage,
+        "--max-request-bytes",
+        "1048576",
+        "--max-fetch-bytes",
+        "4096",
+        "--max-decompressed-fetch-bytes",
+        "8192",
+        "--reject-localhost-redirects",
+    ) as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_cors_port(conformance_fake_storage: str) -> Iterator[int]:
+    """CORS for the suite's origin on a storage-enabled worker, so the conditional
+    capability headers (upload URLs, externalization) are advertised and must be exposed."""
+    with _http_worker("--cors-origin", "https://conformance.example", "--fake-storage", conformance_fake_storage) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def conformance_bytestream_external_target(conformance_fake_storage: str) -> Any:
+    """Byte-stream externalization: a pipe worker with a one-byte threshold, the
+    reference client resolving its pointers from the same fake storage."""
+    from vgi_rpc.conformance._external_bytestream_pytest import ByteStreamExternalTarget
+
+    import httpx2
+
+    @contextlib.contextmanager
+    def connect_external(on_log: Any = None) -> Iterator[Any]:
+        config = _loopback_external_config()
+        argv = _worker("--fake-storage", conformance_fake_storage, "--externalize-threshold", "1")
+        try:
+            with connect(ConformanceService, argv, on_log=on_log, external_location=config) as proxy:
+                yield proxy
+        finally:
+            config.fetch_config.close()
+
+    def uploaded_objects() -> int:
+        response = httpx2.get(f"{conformance_fake_storage}/_stats", timeout=5.0)
+        response.raise_for_status()
+        return int(response.json()["object_count"])
+
+    return ByteStreamExternalTarget(name="rust-pipe", connect=connect_external, uploaded_objects=uploaded_objects)

@@ -7,6 +7,7 @@ mod cancel_probe;
 mod dataclass;
 mod exchanges;
 mod producers;
+mod published;
 pub mod pyfmt;
 mod rich_header;
 mod secondary;

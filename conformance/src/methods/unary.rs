@@ -124,11 +124,7 @@ pub fn methods() -> Vec<MethodDef> {
                 }
                 Ok(Some(binary_value(&vec![0u8; n as usize])))
             }),
-        MethodDef::builder("published_string")
-            .param("value", DataType::Utf8, false)
-            .param("include_sha256", DataType::Boolean, false)
-            .returns(DataType::Utf8, false)
-            .unary(|_, _| Err(RpcError::runtime_error("published_string requires external storage"))),
+        super::published::published_string(),
         MethodDef::builder("void_noop").unary(|_, _| Ok(None)),
         MethodDef::builder("void_with_param").param("value", DataType::Int64, false).unary(|_, _| Ok(None)),
         MethodDef::builder("echo_enum").param("status", enum_type(), false).returns(enum_type(), false).unary(

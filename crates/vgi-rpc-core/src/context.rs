@@ -3,9 +3,9 @@
 use std::sync::{Arc, Mutex};
 
 use vgi_rpc_wire::log::LogMessage;
-use vgi_rpc_wire::{LogLevel, Metadata};
+use vgi_rpc_wire::{ExternalPointer, LogLevel, Metadata};
 
-use crate::AuthContext;
+use crate::{AuthContext, Externalization};
 
 /// Per-call (for streams, per-turn) context handed to every handler.
 #[derive(Debug)]
@@ -17,6 +17,8 @@ pub struct CallContext {
     auth: Arc<AuthContext>,
     request_metadata: Metadata,
     logs: Mutex<Vec<LogMessage>>,
+    external: Option<Externalization>,
+    pointer_reply: Mutex<Option<ExternalPointer>>,
 }
 
 impl CallContext {
@@ -29,7 +31,48 @@ impl CallContext {
         auth: Arc<AuthContext>,
         request_metadata: Metadata,
     ) -> Self {
-        Self { request_id, server_id, protocol, method, auth, request_metadata, logs: Mutex::new(Vec::new()) }
+        Self {
+            request_id,
+            server_id,
+            protocol,
+            method,
+            auth,
+            request_metadata,
+            logs: Mutex::new(Vec::new()),
+            external: None,
+            pointer_reply: Mutex::new(None),
+        }
+    }
+
+    /// Give handlers the server's external storage policy.
+    pub fn with_externalization(mut self, external: Option<Externalization>) -> Self {
+        self.external = external;
+        self
+    }
+
+    /// The server's external storage policy, when one is configured (a
+    /// handler publishing results ahead of time uploads through it).
+    pub fn externalization(&self) -> Option<&Externalization> {
+        self.external.as_ref()
+    }
+
+    /// Answer this unary call with `pointer` (an object published earlier,
+    /// WIRE_PROTOCOL.md §12 *Pre-published references*) instead of the
+    /// handler's return value: the response is one zero-row pointer batch
+    /// on the result schema, whatever the threshold, and nothing is uploaded.
+    pub fn reply_by_pointer(&self, pointer: ExternalPointer) {
+        match self.pointer_reply.lock() {
+            Ok(mut slot) => *slot = Some(pointer),
+            Err(poisoned) => *poisoned.into_inner() = Some(pointer),
+        }
+    }
+
+    /// The pointer a handler chose to answer with, if any.
+    pub(crate) fn take_pointer_reply(&self) -> Option<ExternalPointer> {
+        match self.pointer_reply.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
     }
 
     /// The request correlation id.
@@ -98,5 +141,6 @@ impl CallContext {
             self.auth.clone(),
             request_metadata,
         )
+        .with_externalization(self.external.clone())
     }
 }

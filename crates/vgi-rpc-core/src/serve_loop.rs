@@ -244,7 +244,8 @@ impl Session<'_> {
             Arc::from(def.name()),
             self.conn.auth.clone(),
             req.metadata.clone(),
-        );
+        )
+        .with_externalization(server.externalization().cloned());
         let params = Params::new(&req.batch);
         let outcome = match def.handler() {
             Handler::Unary(f) => {
@@ -326,7 +327,13 @@ pub(crate) fn serve_unary<W: Write + ?Sized>(
     let mut out = StreamWriter::begin(w, schema)?;
     let empty = RecordBatch::new_empty(schema.schema().clone());
     write_logs(w, &mut out, &empty, reply, ctx.take_logs(), true)?;
+    let published = ctx.take_pointer_reply();
     let error = match result.and_then(|v| unary_batch(def, v)) {
+        Ok(_) if published.is_some() => {
+            let pointer = published.map(|p| p.to_metadata()).unwrap_or_default();
+            out.write(w, &empty, &pointer)?;
+            None
+        }
         Ok(batch) => {
             stats.record_output(&batch);
             let md = Metadata::new();

@@ -21,7 +21,7 @@ use thiserror::Error;
 
 pub use resolve::{resolve_pointer, resolve_request_batch, ResolveError, Resolved};
 pub(crate) use write::Externalizer;
-pub use write::{batch_size, ExternalBudget};
+pub use write::{batch_size, publish, ExternalBudget};
 
 /// A storage or fetch failure, with any URL already redacted by the implementation.
 #[derive(Debug, Clone, Error)]

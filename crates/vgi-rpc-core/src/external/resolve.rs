@@ -117,8 +117,9 @@ pub fn resolve_pointer(
 
 /// The server side of the upload-URL flow: when a request's batch is a
 /// pointer, fetch the batch it names. The outer batch's framework keys
-/// (method, versions, protocol, stream tokens) win over the payload's; the
-/// payload's own metadata is kept otherwise. A plain batch comes back as is.
+/// (`vgi_rpc.*`: method, versions, protocol, stream tokens) win over the
+/// payload's; for application keys the payload's values win, the outer
+/// batch only filling gaps. A plain batch comes back as is.
 pub fn resolve_request_batch(
     resolver: Option<&dyn PointerResolver>,
     batch: RecordBatch,
@@ -133,7 +134,10 @@ pub fn resolve_request_batch(
     let resolved = resolve_pointer(resolver, &pointer, batch.schema_ref(), clock, limits)?;
     let mut merged = resolved.metadata;
     for (k, v) in metadata.iter() {
-        if k != keys::LOCATION && k != keys::LOCATION_SHA256 {
+        if k == keys::LOCATION || k == keys::LOCATION_SHA256 {
+            continue;
+        }
+        if k.starts_with(keys::RESERVED_PREFIX) || !merged.contains(k) {
             merged.insert(k, v);
         }
     }
@@ -223,14 +227,15 @@ mod tests {
     #[test]
     fn request_pointers_keep_the_outer_framework_keys() {
         let (map, pointer) = setup(&[(data(2), Metadata::new().with(keys::METHOD, "inner").with("app", "v"))], false);
-        let outer = pointer.to_metadata().with(keys::METHOD, "outer");
+        let outer = pointer.to_metadata().with(keys::METHOD, "outer").with("app", "from-pointer").with("extra", "e");
         let clock = FakeClock::at_unix(0);
         let (batch, md) =
             resolve_request_batch(Some(&map), RecordBatch::new_empty(schema()), outer, &clock, ReadLimits::default())
                 .unwrap();
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(md.get(keys::METHOD), Some("outer"));
-        assert_eq!(md.get("app"), Some("v"));
+        assert_eq!(md.get("app"), Some("v"), "the payload's application metadata wins");
+        assert_eq!(md.get("extra"), Some("e"));
         let plain = resolve_request_batch(None, data(1), Metadata::new(), &clock, ReadLimits::default()).unwrap();
         assert_eq!(plain.0.num_rows(), 1);
         let refused = resolve_request_batch(

@@ -24,6 +24,24 @@ pub fn batch_size(batch: &RecordBatch) -> u64 {
         .sum()
 }
 
+/// Publish `batch` ahead of time (WIRE_PROTOCOL.md §12 *Pre-published
+/// references*): the object a unary call would have externalized — an IPC
+/// stream on the batch's schema holding the batch — uploaded once, its
+/// pointer kept for answers through [`crate::CallContext::reply_by_pointer`].
+/// The digest is recorded only when `include_sha256`.
+pub fn publish(
+    storage: &dyn super::ExternalStorage,
+    batch: &RecordBatch,
+    include_sha256: bool,
+) -> Result<ExternalPointer, super::StorageError> {
+    let schema = EncodedSchema::new(batch.schema());
+    let payload = write_stream_bytes(&schema, &[(batch, &Metadata::new())])
+        .map_err(|e| super::StorageError(format!("cannot serialize a published batch: {e}")))?;
+    let digest = include_sha256.then(|| hex::encode(Sha256::digest(&payload)));
+    let url = storage.upload(&payload, schema.schema())?;
+    Ok(ExternalPointer::new(url, digest))
+}
+
 /// Bytes sent to external storage during one response, against its cap
 /// (`max_externalized_response_bytes`), and the response's body cap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -193,6 +211,19 @@ mod tests {
         let err = out.unwrap_err();
         assert!(err.message.contains("max_externalized_response_bytes"), "{}", err.message);
         assert!(memory.0.lock().unwrap().is_empty(), "nothing uploaded");
+    }
+
+    #[test]
+    fn publishing_uploads_the_batch_and_records_a_digest_only_when_asked() {
+        let memory = Memory::default();
+        let with = publish(&memory, &batch(1), true).unwrap();
+        let without = publish(&memory, &batch(1), false).unwrap();
+        let blobs = memory.0.lock().unwrap();
+        assert_eq!(with.sha256.as_deref(), Some(hex::encode(Sha256::digest(&blobs[0])).as_str()));
+        assert_eq!(without.sha256, None);
+        let (_, batches) = read_stream_bytes(&blobs[1]).unwrap();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].batch.num_rows(), 1);
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub(super) fn context(server: &Server, req: &OneRequest<'_>, metadata: vgi_rpc_w
         req.conn.auth.clone(),
         metadata,
     )
+    .with_externalization(server.externalization().cloned())
 }
 
 /// Serve a unary call.
