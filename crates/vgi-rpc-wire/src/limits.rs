@@ -13,14 +13,21 @@ pub struct ReadLimits {
     pub max_metadata_bytes: usize,
     /// Largest message body accepted.
     pub max_body_bytes: u64,
-    /// Largest up-front allocation for a header or body; larger ones grow as
-    /// bytes arrive, so a length prefix alone never costs more than this.
+    /// Largest up-front allocation for a body (headers reserve at most
+    /// [`HEADER_PREALLOC_BYTES`]); larger ones grow as bytes arrive, so a
+    /// length prefix alone never costs more than this.
     pub prealloc_bytes: usize,
 }
 
-/// Default [`ReadLimits::prealloc_bytes`]: 4 MiB. A peer that declares a
-/// 60 MiB header and stalls pins at most this much per connection.
-pub const DEFAULT_PREALLOC_BYTES: usize = 4 * 1024 * 1024;
+/// Default [`ReadLimits::prealloc_bytes`]: 16 MiB. Capacity reserved but
+/// not yet filled is not resident, so a peer that declares a large body and
+/// stalls pins no memory; reading a body of up to this size never
+/// reallocates (bulk batches of 8 MiB move without a copy).
+pub const DEFAULT_PREALLOC_BYTES: usize = 16 * 1024 * 1024;
+
+/// First reservation for a message header, whatever its declared length;
+/// headers beyond it grow as bytes arrive.
+pub const HEADER_PREALLOC_BYTES: usize = 64 * 1024;
 
 impl Default for ReadLimits {
     fn default() -> Self {

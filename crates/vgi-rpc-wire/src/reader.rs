@@ -15,6 +15,7 @@ use arrow_ipc::reader::{read_dictionary, RecordBatchDecoder};
 use arrow_ipc::{Message, MessageHeader};
 use arrow_schema::{Schema, SchemaRef};
 
+use crate::limits::HEADER_PREALLOC_BYTES;
 use crate::{Metadata, ReadLimits, WireError};
 
 /// One record batch read off the wire with its custom metadata.
@@ -318,9 +319,9 @@ fn read_metadata<R: Read + ?Sized>(
         });
     }
     // Grow as bytes arrive: a prefix declaring a large header costs at most
-    // `prealloc_bytes` until the peer actually sends that much.
+    // a small reservation until the peer actually sends that much.
     buf.clear();
-    buf.reserve(len.min(limits.prealloc_bytes.max(1)));
+    buf.reserve(len.min(HEADER_PREALLOC_BYTES.min(limits.prealloc_bytes).max(1)));
     let got = r.take(len as u64).read_to_end(buf)?;
     if got < len {
         return Err(WireError::Truncated(format!("expected {len} metadata bytes, got {got}")));
