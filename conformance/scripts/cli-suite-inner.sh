@@ -4,11 +4,14 @@
 set -uo pipefail
 worker="$1"; transport="$2"; shift 2
 out="$(mktemp /tmp/vgi-cli-suite.XXXXXX.json)"
+out2=""
 pid=""
+storage_pid=""
 log=""
 cleanup() {
   [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -f "$out" ${log:+"$log"}
+  [ -n "$storage_pid" ] && kill -TERM "$storage_pid" 2>/dev/null && wait "$storage_pid" 2>/dev/null
+  rm -f "$out" ${out2:+"$out2"} ${log:+"$log"}
 }
 trap cleanup EXIT
 
@@ -24,6 +27,21 @@ start_worker() {  # start_worker PREFIX ARGS... ; sets $pid and $addr from the d
   done
   rm -f "$disc"
   [ -n "$addr" ] || { echo "cli-suite: worker did not print $prefix: line" >&2; exit 2; }
+}
+
+start_storage() {  # the reference's fake object store; sets $storage_pid and $storage_url
+  local disc; disc="$(mktemp /tmp/vgi-storage.XXXXXX)"
+  python -m vgi_rpc.conformance.fake_storage --port 0 >"$disc" &
+  storage_pid=$!
+  local port=""
+  for _ in $(seq 1 100); do
+    port="$(sed -n "s/^PORT://p" "$disc" | head -1)"
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  rm -f "$disc"
+  [ -n "$port" ] || { echo "cli-suite: fake storage did not print PORT: line" >&2; exit 2; }
+  storage_url="http://127.0.0.1:$port"
 }
 
 case "$transport" in
@@ -44,21 +62,46 @@ case "$transport" in
     start_worker PORT --http 0 --access-log "$log" "${debug[@]}"
     vgi-rpc-test --url "http://127.0.0.1:$addr" --access-log "$log" --format json --output "$out" "$@" ;;
   http-strict)
-    # Tight response cap: the http_response_cap group must strict-fail.
+    # The http_response_cap group against two strict workers (1 MiB caps, as
+    # the reference's strict worker). Without storage the body cap must
+    # strict-fail; with the reference's fake storage wired in, oversize
+    # batches leave by pointer (so the body-cap cases skip themselves) and
+    # the external cap must strict-fail instead. A test counts once: passed
+    # if it passed on either worker, failed if it failed on either.
     start_worker PORT --http 0 --max-response-bytes 1048576
-    vgi-rpc-test --url "http://127.0.0.1:$addr" --filter 'http_response_cap.*' --format json --output "$out" "$@" ;;
+    vgi-rpc-test --url "http://127.0.0.1:$addr" --filter 'http_response_cap.*' --format json --output "$out" "$@"
+    first=$?
+    kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    pid=""
+    out2="$(mktemp /tmp/vgi-cli-suite.XXXXXX.json)"
+    start_storage
+    start_worker PORT --http 0 --fake-storage "$storage_url" --max-response-bytes 1048576 \
+      --max-externalized-response-bytes 1048576
+    vgi-rpc-test --url "http://127.0.0.1:$addr" --filter 'http_response_cap.*' --format json --output "$out2" "$@"
+    second=$?
+    (exit $((first != 0 ? first : second))) ;;
   *) echo "cli-suite: unknown transport $transport" >&2; exit 2 ;;
 esac
 status=$?
-python - "$out" "$transport" <<'PY'
+python - "$transport" "$out" ${out2:+"$out2"} <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
-for r in d["results"]:
-    if not r["passed"] and not r["skipped"]:
-        print(f"FAILED {r['name']}: {(r.get('error') or '')[:400]}")
-print(f"vgi-rpc-test over {sys.argv[2]}:")
-print(f"{d['passed']} passed, {d['failed']} failed, {d['skipped']} skipped")
-sys.exit(1 if d["failed"] else 0)
+# One verdict per test over every run: failed anywhere, else passed anywhere, else skipped.
+verdict, errors = {}, {}
+for path in sys.argv[2:]:
+    for r in json.load(open(path))["results"]:
+        state = "skipped" if r["skipped"] else ("passed" if r["passed"] else "failed")
+        previous = verdict.get(r["name"])
+        if previous == "failed" or (previous == "passed" and state == "skipped"):
+            continue
+        verdict[r["name"]] = state
+        if state == "failed":
+            errors[r["name"]] = (r.get("error") or "")[:400]
+for name, error in errors.items():
+    print(f"FAILED {name}: {error}")
+counts = {s: sum(1 for v in verdict.values() if v == s) for s in ("passed", "failed", "skipped")}
+print(f"vgi-rpc-test over {sys.argv[1]}:")
+print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+sys.exit(1 if counts["failed"] else 0)
 PY
 summary=$?
 [ "$status" -ne 0 ] && [ "$summary" -eq 0 ] && { echo "cli-suite: vgi-rpc-test exited $status" >&2; exit "$status"; }
