@@ -35,7 +35,7 @@ import pytest
 
 from vgi_rpc.conformance import ConformanceService
 from vgi_rpc.http import http_connect, http_introspect
-from vgi_rpc.conformance._resource_soak_pytest import ResourceSoakLimits, ResourceSoakTarget
+from vgi_rpc.conformance._resource_soak_pytest import ResourceSoakLimits, ResourceSoakTarget, TestResourceSoak
 from vgi_rpc.introspect import ServiceDescription, introspect
 from vgi_rpc.rpc import SubprocessTransport, TcpTransport, UnixTransport, _RpcProxy, connect, tcp_connect, unix_connect
 
@@ -335,20 +335,69 @@ def conformance_describe(request: pytest.FixtureRequest) -> ServiceDescription:
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def conformance_resource_soak_target() -> Iterator[ResourceSoakTarget]:
-    """An isolated threaded Unix-socket worker, sampled by pid.
+# Workers the resource-soak group samples: one dedicated, otherwise idle
+# process per test, on every transport the worker serves. ``connect()`` must
+# hand out fresh clients to that same process, so "pipe" here is the
+# reference's ``subprocess`` shape (fresh proxies over one worker's pipes); a
+# new worker per connection would leave nothing to sample.
+_SOAK_TRANSPORTS = ["pipe", "unix_threaded", "tcp", "http"]
 
-    The reference samples its HTTP worker; the contract only asks for one
-    worker process and fresh connections to it, which the threaded Unix
-    worker gives (a thread per connection, so thread growth is observable).
-    The limits are the contract's defaults.
+
+@contextlib.contextmanager
+def _soak_worker(transport: str) -> Iterator[tuple[int, Callable[[], contextlib.AbstractContextManager[Any]]]]:
+    """Start a dedicated worker for *transport*; yield its pid and a connect factory."""
+    if transport == "pipe":
+        pipe = SubprocessTransport(_worker())
+
+        @contextlib.contextmanager
+        def over_pipe() -> Iterator[Any]:
+            yield _RpcProxy(ConformanceService, pipe, None)
+
+        try:
+            yield pipe.proc.pid, over_pipe
+        finally:
+            pipe.close()
+    elif transport == "unix_threaded":
+        with _unix_worker("soak", "--threaded") as (proc, path):
+            yield proc.pid, lambda: unix_connect(ConformanceService, path)
+    elif transport == "tcp":
+        with _tcp_worker("--threaded") as (proc, (host, port)):
+            yield proc.pid, lambda: tcp_connect(ConformanceService, host, port)
+    elif transport == "http":
+        with _listening_worker(["--http", "0"], "PORT:") as (proc, port):
+            url = f"http://127.0.0.1:{int(port)}"
+            yield proc.pid, lambda: http_connect(ConformanceService, url)
+    else:
+        raise ValueError(f"no resource-soak transport named {transport!r}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the resource-soak group once per transport in ``_SOAK_TRANSPORTS``.
+
+    The group looks ``conformance_resource_soak_target`` up by name at run
+    time (it is optional), so pytest cannot see the fixture's parameters at
+    collection; this puts the fixture in those tests' closure and
+    parametrizes it. Nothing about the tests themselves changes.
     """
-    with _unix_worker("soak", "--threaded") as (proc, path):
+    name = "conformance_resource_soak_target"
+    if metafunc.cls is not None and issubclass(metafunc.cls, TestResourceSoak) and name not in metafunc.fixturenames:
+        metafunc.fixturenames.append(name)
+        metafunc.parametrize(name, _SOAK_TRANSPORTS, indirect=True)
+
+
+@pytest.fixture
+def conformance_resource_soak_target(request: pytest.FixtureRequest) -> Iterator[ResourceSoakTarget]:
+    """A fresh worker per test on each transport, sampled by pid, with the contract's default limits.
+
+    Socket and HTTP workers serve each connection concurrently (a thread per
+    socket connection; tokio tasks over HTTP), so descriptor and thread drift
+    from connection churn is observable.
+    """
+    with _soak_worker(request.param) as (pid, connect):
         yield ResourceSoakTarget(
-            name="rust-unix-threaded",
-            pid=proc.pid,
-            connect=lambda: unix_connect(ConformanceService, path),
+            name=f"rust-{request.param}",
+            pid=pid,
+            connect=connect,
             limits=ResourceSoakLimits(),
         )
 

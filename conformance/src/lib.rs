@@ -7,6 +7,7 @@
 
 pub mod auth_fixture;
 pub mod methods;
+pub mod soak;
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
