@@ -10,11 +10,11 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use vgi_rpc_wire::log::LogMessage;
 use vgi_rpc_wire::{
-    classify, keys, BatchClass, EncodedSchema, ExternalPointer, Metadata, ReadBatch, ReadLimits, RemoteError,
-    RequestHeader, StreamReader, StreamWriter, WireError,
+    classify, keys, BatchClass, EncodedSchema, Metadata, ReadBatch, ReadLimits, RemoteError, RequestHeader,
+    StreamReader, StreamWriter, WireError,
 };
 
-use crate::external::{resolve_pointer, PointerResolver, ResolveError};
+use crate::external::{resolve_batches, PointerResolver};
 use crate::Clock;
 
 /// Why a call failed on the client side.
@@ -99,13 +99,7 @@ type Resolving = (Arc<dyn PointerResolver>, Arc<dyn Clock>);
 /// payload carried come first, then the batch itself.
 fn resolve_batch(resolver: Option<&Resolving>, limits: ReadLimits, b: ReadBatch) -> Result<Vec<ReadBatch>, CallError> {
     let Some((resolver, clock)) = resolver else { return Ok(vec![b]) };
-    let Some(pointer) = ExternalPointer::parse(b.batch.num_rows(), &b.metadata).map_err(ResolveError::from)? else {
-        return Ok(vec![b]);
-    };
-    let resolved = resolve_pointer(resolver.as_ref(), &pointer, b.batch.schema_ref(), clock.as_ref(), limits)?;
-    let mut out = resolved.logs;
-    out.push(ReadBatch { batch: resolved.batch, metadata: resolved.metadata });
-    Ok(out)
+    Ok(resolve_batches(resolver.as_ref(), clock.as_ref(), limits, vec![b])?)
 }
 
 impl<R: Read, W: Write> Client<R, W> {

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 use arrow_schema::SchemaRef;
 use thiserror::Error;
 
-pub use resolve::{resolve_pointer, resolve_request_batch, ResolveError, Resolved};
+pub use resolve::{resolve_batches, resolve_pointer, resolve_request_batch, ResolveError, Resolved};
 pub(crate) use write::Externalizer;
 pub use write::{batch_size, publish, ExternalBudget};
 

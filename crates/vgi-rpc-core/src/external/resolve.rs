@@ -115,6 +115,28 @@ pub fn resolve_pointer(
     Ok(Resolved { batch, metadata, logs })
 }
 
+/// Resolve every pointer among `batches` (a response stream's batches, in
+/// order): each pointer is replaced by the log batches its payload carried
+/// followed by its data batch; other batches pass through.
+pub fn resolve_batches(
+    resolver: &dyn PointerResolver,
+    clock: &dyn Clock,
+    limits: ReadLimits,
+    batches: Vec<ReadBatch>,
+) -> Result<Vec<ReadBatch>, ResolveError> {
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let Some(pointer) = ExternalPointer::parse(b.batch.num_rows(), &b.metadata)? else {
+            out.push(b);
+            continue;
+        };
+        let resolved = resolve_pointer(resolver, &pointer, b.batch.schema_ref(), clock, limits)?;
+        out.extend(resolved.logs);
+        out.push(ReadBatch { batch: resolved.batch, metadata: resolved.metadata });
+    }
+    Ok(out)
+}
+
 /// The server side of the upload-URL flow: when a request's batch is a
 /// pointer, fetch the batch it names. The outer batch's framework keys
 /// (`vgi_rpc.*`: method, versions, protocol, stream tokens) win over the

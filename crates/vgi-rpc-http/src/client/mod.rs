@@ -30,12 +30,15 @@ mod transport;
 mod unary;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, Uri};
+use vgi_rpc_core::external::{resolve_batches, PointerResolver};
 use vgi_rpc_core::wire::{Metadata, ReadLimits, RequestHeader};
+use vgi_rpc_core::Clock;
 
 pub use exchange::HttpExchange;
 pub use producer::HttpProducer;
@@ -65,6 +68,8 @@ pub struct HttpClient {
     max_response_bytes: Option<usize>,
     last_request_id: Option<String>,
     requests_sent: u64,
+    /// Resolves external pointer batches in responses (none: they are refused).
+    resolver: Option<(Arc<dyn PointerResolver>, Arc<dyn Clock>)>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -99,6 +104,7 @@ impl HttpClient {
             max_response_bytes: None,
             last_request_id: None,
             requests_sent: 0,
+            resolver: None,
         })
     }
 
@@ -204,7 +210,23 @@ impl HttpClient {
         let response = self.transport.post(uri.clone(), headers, body, self.max_response_bytes)?;
         self.last_request_id = response.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let decoded = coding::decode_response(&response.headers, &response.body, self.max_response_bytes)?;
-        response::interpret(response.status, &response.headers, &decoded, self.limits)
+        let streams = response::interpret(response.status, &response.headers, &decoded, self.limits)?;
+        let Some((resolver, clock)) = &self.resolver else { return Ok(streams) };
+        streams
+            .into_iter()
+            .map(|s| {
+                let batches = resolve_batches(resolver.as_ref(), clock.as_ref(), self.limits, s.batches)?;
+                Ok(IpcStream { batches })
+            })
+            .collect()
+    }
+
+    /// Resolve external pointer batches in responses through `resolver`
+    /// (fetch time measured on `clock`): the payload's logs and data batch
+    /// take the pointer's place, so calls see the same results as inline.
+    /// Without one, a pointer in a response fails the call.
+    pub fn set_pointer_resolver(&mut self, resolver: Arc<dyn PointerResolver>, clock: Arc<dyn Clock>) {
+        self.resolver = Some((resolver, clock));
     }
 
     /// Call a unary method with `params` (one row; zero columns for no parameters).
