@@ -242,16 +242,29 @@ impl<R: Read, W: Write> Client<R, W> {
             let mut reader = StreamReader::open_required(&mut self.r, self.limits)?;
             let mut header = None;
             let mut error = None;
+            let mut failed = None;
             while let Some(b) = reader.next(&mut self.r)? {
-                match classify(b.batch.num_rows(), &b.metadata) {
-                    BatchClass::Log => core.logs.extend(LogMessage::from_metadata(&b.metadata)),
-                    BatchClass::Error => error = Some(RemoteError::from_metadata(&b.metadata)),
-                    _ if header.is_none() => header = Some((b.batch, b.metadata)),
-                    _ => {}
+                let batches = match resolve_batch(self.resolver.as_ref(), self.limits, b) {
+                    Ok(batches) => batches,
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        continue;
+                    }
+                };
+                for b in batches {
+                    match classify(b.batch.num_rows(), &b.metadata) {
+                        BatchClass::Log => core.logs.extend(LogMessage::from_metadata(&b.metadata)),
+                        BatchClass::Error => error = Some(RemoteError::from_metadata(&b.metadata)),
+                        _ if header.is_none() => header = Some((b.batch, b.metadata)),
+                        _ => {}
+                    }
                 }
             }
             if let Some(e) = error {
                 return Err(self.abandon(CallError::Remote(Box::new(e))));
+            }
+            if let Some(e) = failed {
+                return Err(self.abandon(e));
             }
             core.header = header;
         }

@@ -16,6 +16,26 @@ use crate::output::Emitted;
 use crate::reply::Reply;
 use crate::RpcError;
 
+/// Write a stream's header batch on `out`: by pointer when the policy says
+/// so (the reference externalizes headers as single batches), else inline.
+/// A failed externalization is written as the header stream's error batch.
+pub(crate) fn write_header<W: Write + ?Sized>(
+    w: &mut W,
+    out: &mut StreamWriter,
+    (schema, protocol): (&EncodedSchema, &str),
+    reply: &Reply<'_>,
+    ext: Option<Externalizer<'_>>,
+    (batch, metadata): (&RecordBatch, &Metadata),
+) -> Result<(), WireError> {
+    let Some(mut ext) = ext else { return out.write(w, batch, metadata) };
+    let empty = RecordBatch::new_empty(schema.schema().clone());
+    match ext.cycle(schema, &[(batch, metadata)], 0) {
+        Ok(Some(pointer)) => out.write(w, &empty, &pointer),
+        Ok(None) => out.write(w, batch, metadata),
+        Err(err) => out.write(w, &empty, &reply.error_metadata(&err, protocol, ext.method)),
+    }
+}
+
 /// What every cycle of one response is written with.
 pub(crate) struct CycleWriter<'a> {
     pub(crate) schema: &'a EncodedSchema,

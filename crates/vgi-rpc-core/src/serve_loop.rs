@@ -13,7 +13,7 @@ use arrow_array::{new_null_array, RecordBatch};
 use vgi_rpc_wire::reader::Opened;
 use vgi_rpc_wire::{keys, EncodedSchema, Metadata, Request, SchemaCache, StreamReader, StreamWriter, WireError};
 
-use crate::cycle::CycleWriter;
+use crate::cycle::{write_header, CycleWriter};
 use crate::dispatch::{
     check_request_header, gate_version, resolve, transport_options_metadata, validate_params, TRANSPORT_OPTIONS_METHOD,
 };
@@ -152,10 +152,20 @@ impl Session<'_> {
             reply.error_stream(w, EncodedSchema::empty(), &err, primary, "")?;
             return Ok(Flow::Continue);
         };
+        // A request pointer (the upload-URL flow) is resolved before anything
+        // reads the batch; routing keys come from the outer batch.
+        let outer = first.metadata.clone();
         let req = match crate::external::resolve_incoming(server, first.batch, first.metadata) {
             Ok((batch, metadata)) => Request { batch, metadata },
             Err(err) => {
-                reply.error_stream(w, EncodedSchema::empty(), &err, primary, "")?;
+                let method = outer.get(keys::METHOD).unwrap_or("").to_owned();
+                reply.error_stream(w, EncodedSchema::empty(), &err, primary, &method)?;
+                // A stream call's client still sends its input stream; consume it.
+                let probe =
+                    Request { batch: RecordBatch::new_empty(crate::stateless::empty_schema()), metadata: outer };
+                if resolve(server, &probe, &method).is_ok_and(|(_, def)| def.kind() != MethodKind::Unary) {
+                    drain_input_stream(r, server)?;
+                }
                 return Ok(Flow::Continue);
             }
         };
@@ -400,7 +410,8 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
         let empty = RecordBatch::new_empty(header_schema.schema().clone());
         write_logs(w, &mut hw, &empty, reply, std::mem::take(&mut init_logs), true)?;
         stats.record_output(&header.batch);
-        hw.write(w, &header.batch, &header.metadata)?;
+        let ext = Externalizer::for_call(server, def.name(), None, false);
+        write_header(w, &mut hw, (header_schema, protocol.name()), reply, ext, (&header.batch, &header.metadata))?;
         hw.finish(w)?;
         w.flush()?;
     }

@@ -75,8 +75,10 @@ fn producer_and_exchange_cycles_round_trip_through_storage() {
     let batches = s.collect_all().unwrap();
     let got: Vec<i64> = batches.iter().map(|(b, _)| b.column(0).as_primitive::<Int64Type>().value(0)).collect();
     assert_eq!(got, vec![0, 1, 2]);
+    let header = s.header().expect("header").0.clone();
+    assert_eq!(header.column(0).as_primitive::<Int64Type>().value(0), 3, "the header resolved too");
     drop(s);
-    assert_eq!(memory.count(), 3);
+    assert_eq!(memory.count(), 4, "the header and three batches");
 
     let params = RecordBatch::try_from_iter_with_nullable([
         ("factor", Arc::new(Float64Array::from(vec![2.0])) as ArrayRef, false),
@@ -88,7 +90,7 @@ fn producer_and_exchange_cycles_round_trip_through_storage() {
     let (out, _) = s.exchange(&input).unwrap();
     assert_eq!(out.column(0).as_primitive::<Float64Type>().values(), &[3.0, 4.0]);
     s.close(&value_schema()).unwrap();
-    assert_eq!(memory.count(), 4);
+    assert_eq!(memory.count(), 5);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use super::{
     empty_schema, error_answer, error_answer_on, read_body, strip_transport_keys, wire_failure, Answer, OneRequest,
     Status,
 };
-use crate::cycle::CycleWriter;
+use crate::cycle::{write_header, CycleWriter};
 use crate::external::Externalizer;
 use crate::hook::CallStats;
 use crate::method::Handler;
@@ -219,7 +219,9 @@ fn write_init(
         let empty = RecordBatch::new_empty(header_schema.schema().clone());
         write_logs(body, &mut hw, &empty, reply, std::mem::take(&mut init_logs), true)?;
         stats.record_output(&header.batch);
-        hw.write(body, &header.batch, &header.metadata)?;
+        let ext = Externalizer::for_call(server, req.method.name(), req.response_limit, true);
+        let target = (header_schema.as_ref(), req.protocol.name());
+        write_header(body, &mut hw, target, reply, ext, (&header.batch, &header.metadata))?;
         hw.finish(body)?;
     }
     let schema = call.output_schema.schema().clone();
