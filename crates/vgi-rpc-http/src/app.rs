@@ -42,11 +42,24 @@ impl std::fmt::Debug for HttpApp {
 pub enum AppError {
     #[error("token key: {0}")]
     Key(#[from] vgi_rpc_token::TokenError),
+    /// `max_externalized_response_bytes` would be advertised but not
+    /// enforced: the server's externalization policy carries another cap.
+    #[error(
+        "max_externalized_response_bytes is {advertised:?} in the HTTP config but {enforced:?} in the server's \
+         externalization policy; set the same cap on both (Externalization::with_max_response_bytes)"
+    )]
+    ExternalCap { advertised: Option<u64>, enforced: Option<u64> },
 }
 
 impl HttpApp {
     /// An application serving `server` as `config` says.
     pub fn new(server: Arc<Server>, config: HttpConfig) -> Result<Self, AppError> {
+        if let Some(policy) = server.externalization() {
+            let advertised = config.max_externalized_response_bytes;
+            if advertised.is_some() && advertised != policy.max_response_bytes {
+                return Err(AppError::ExternalCap { advertised, enforced: policy.max_response_bytes });
+            }
+        }
         let keyring = match &config.keyring {
             Some(k) => k.clone(),
             None => Keyring::new(Key::random()?),

@@ -139,3 +139,12 @@ fn the_client_resolves_pointers_transparently() {
     assert_eq!(resp.value().expect("result").as_string::<i32>().value(0), "resolved");
     assert!(resp.metadata.get(keys::LOCATION_SOURCE).is_some_and(|s| s.starts_with("mem://")));
 }
+
+#[test]
+fn an_external_cap_that_would_not_be_enforced_is_refused() {
+    let memory = Arc::new(Memory::default());
+    let config = HttpConfig { max_externalized_response_bytes: Some(100), ..HttpConfig::default() };
+    let refused = HttpApp::new(server(&memory, None), config.clone());
+    assert!(matches!(refused, Err(vgi_rpc_http::app::AppError::ExternalCap { .. })));
+    assert!(HttpApp::new(server(&memory, Some(100)), config).is_ok(), "the same cap on both is served");
+}

@@ -10,6 +10,7 @@
 //! | `token` | [`token`]: sealed call / cursor stream-state tokens |
 //! | `http` | [`http`]: the HTTP server (axum) and client (hyper); implies `token` |
 //! | `http-cli` | `http::cli`: the HTTP worker flags (clap) |
+//! | `storage` | [`storage`]: external storage backends and pointer fetching for oversized batches |
 
 pub use vgi_rpc_core as core;
 pub use vgi_rpc_wire as wire;
@@ -22,6 +23,9 @@ pub use vgi_rpc_token as token;
 
 #[cfg(feature = "http")]
 pub use vgi_rpc_http as http;
+
+#[cfg(feature = "storage")]
+pub use vgi_rpc_storage as storage;
 
 pub use vgi_rpc_core::{
     AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, Metadata, MethodDef, MethodKind,
