@@ -18,9 +18,9 @@ pub mod headers;
 mod pages;
 pub mod quota;
 mod rpc;
-mod upload;
 pub mod serve;
 pub mod tokens;
+mod upload;
 
 pub use app::HttpApp;
 pub use auth::AuthSettings;
