@@ -172,6 +172,13 @@ pub async fn termination_signal() {
     }
 }
 
+/// How long a thread that ran a handler (`block_in_place` hands the
+/// reactor to a pool thread) stays parked for reuse. Tokio's default, 10 s,
+/// keeps a burst's threads alive long after it: the worker's thread count
+/// then tracks its busiest moment. Under steady traffic threads are still
+/// reused; a quiet worker falls back to its core threads within this time.
+const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_millis(100);
+
 /// Bind `addr`, call `on_bound` with the bound address, and serve `server`
 /// until SIGTERM/SIGINT. Runs its own multi-threaded tokio runtime.
 pub fn serve_http(
@@ -180,7 +187,10 @@ pub fn serve_http(
     addr: SocketAddr,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_keep_alive(BLOCKING_THREAD_KEEP_ALIVE)
+        .build()?;
     runtime.block_on(async move {
         let limits = ConnectionLimits::from_config(&config);
         let router = HttpApp::new(server, config)?.router();
