@@ -345,9 +345,14 @@ fn verified_message(buf: &mut [u8]) -> Result<(Message<'_>, bool), WireError> {
 /// while the flatbuffer verifier requires UTF-8 strings. Each invalid byte of
 /// a string the verifier names is replaced by `?` in place (lengths and
 /// offsets unchanged). Returns whether anything was replaced.
+/// Most invalid strings repaired in one message before it is refused.
+const MAX_REPAIRED_STRINGS: usize = 64;
+
 fn sanitize_strings(buf: &mut [u8]) -> Result<bool, WireError> {
     let mut replaced = false;
-    for _ in 0..4096 {
+    // Each repair re-verifies the whole message, so the count is kept small:
+    // peers that send byte metadata repair a few strings, never thousands.
+    for _ in 0..MAX_REPAIRED_STRINGS {
         match arrow_ipc::root_as_message(buf) {
             Ok(_) => return Ok(replaced),
             Err(flatbuffers::InvalidFlatbuffer::Utf8Error { range, .. }) if range.end <= buf.len() => {
