@@ -1,6 +1,11 @@
 //! The client side of the pipe framing: unary calls, producer and exchange
 //! streams with headers, logs, cancellation, and errors with the full error
 //! model. Works over any `Read` + `Write` (pipes, sockets).
+//!
+//! External storage both ways (WIRE_PROTOCOL.md §12): pointer batches in
+//! responses are resolved through a [`PointerResolver`] when one is set, and
+//! request or exchange input batches at or above a threshold are uploaded
+//! through an [`ExternalStorage`] and sent as pointers when one is set.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -14,7 +19,7 @@ use vgi_rpc_wire::{
     StreamReader, StreamWriter, WireError,
 };
 
-use crate::external::{resolve_batches, PointerResolver};
+use crate::external::{resolve_batches, ExternalStorage, InputExternalization, PointerResolver, StorageError};
 use crate::Clock;
 
 /// Why a call failed on the client side.
@@ -35,6 +40,10 @@ pub enum CallError {
     /// A pointer batch in the response could not be resolved.
     #[error(transparent)]
     External(#[from] crate::external::ResolveError),
+    /// An input batch could not be externalized (upload refused or failed,
+    /// no upload URL to be had); nothing was sent for it.
+    #[error("external upload failed: {0}")]
+    Upload(#[from] StorageError),
 }
 
 impl CallError {
@@ -90,6 +99,9 @@ pub struct Client<R: Read, W: Write> {
     /// Resolves external pointer batches in responses; without one they
     /// are returned as the zero-row batches they are.
     resolver: Option<Resolving>,
+    /// Uploads large request and exchange input batches; without it every
+    /// input travels inline.
+    inputs: Option<InputExternalization>,
 }
 
 /// A resolver and the clock its fetches are timed on.
@@ -105,7 +117,15 @@ fn resolve_batch(resolver: Option<&Resolving>, limits: ReadLimits, b: ReadBatch)
 impl<R: Read, W: Write> Client<R, W> {
     /// A client reading responses from `r` and writing requests to `w`.
     pub fn new(r: R, w: W) -> Self {
-        Self { r, w, limits: ReadLimits::default(), versions: HashMap::new(), next_request: 0, resolver: None }
+        Self {
+            r,
+            w,
+            limits: ReadLimits::default(),
+            versions: HashMap::new(),
+            next_request: 0,
+            resolver: None,
+            inputs: None,
+        }
     }
 
     /// Resolve external pointer batches in responses through `resolver`
@@ -113,6 +133,22 @@ impl<R: Read, W: Write> Client<R, W> {
     /// carry and the payload's data batch in the pointer's place.
     pub fn set_pointer_resolver(&mut self, resolver: Arc<dyn PointerResolver>, clock: Arc<dyn Clock>) {
         self.resolver = Some((resolver, clock));
+    }
+
+    /// Externalize large inputs: a request batch (the call's parameters) or
+    /// an exchange input batch with rows whose buffers total at least
+    /// `threshold_bytes` is uploaded to `storage` as an IPC stream and sent
+    /// as a pointer batch carrying its SHA-256; the server must resolve
+    /// request pointers (its externalization has a resolver). An upload
+    /// failure fails the call with [`CallError::Upload`] before anything is
+    /// written for it.
+    pub fn set_input_externalization(&mut self, storage: Arc<dyn ExternalStorage>, threshold_bytes: u64) {
+        self.inputs = Some(InputExternalization::new(storage, threshold_bytes));
+    }
+
+    /// Send every input inline again.
+    pub fn clear_input_externalization(&mut self) {
+        self.inputs = None;
     }
 
     /// Send `version` as `vgi_rpc.protocol_version` on every request to `protocol`.
@@ -168,7 +204,14 @@ impl<R: Read, W: Write> Client<R, W> {
         extra: &Metadata,
     ) -> Result<(), CallError> {
         let md = self.header(protocol, method).to_metadata(extra);
-        self.send_request(params, &md)
+        match self.inputs.as_ref().filter(|p| p.wants(params)) {
+            // The routing keys stay on the pointer; the payload carries them too.
+            Some(policy) => {
+                let (pointer, pointer_md) = policy.externalize(params, &md, &md)?;
+                self.send_request(&pointer, &pointer_md)
+            }
+            None => self.send_request(params, &md),
+        }
     }
 
     /// Read one complete response stream: logs, then one data batch, then EOS.
@@ -334,6 +377,14 @@ impl StreamCore {
         batch: &RecordBatch,
         metadata: &Metadata,
     ) -> Result<(), CallError> {
+        let external = match client.inputs.as_ref().filter(|p| p.wants(batch)) {
+            Some(policy) => Some(policy.externalize(batch, metadata, &Metadata::new())?),
+            None => None,
+        };
+        let (batch, metadata) = match &external {
+            Some((pointer, pointer_md)) => (pointer, pointer_md),
+            None => (batch, metadata),
+        };
         if self.input.is_none() {
             let schema = EncodedSchema::new(batch.schema());
             self.input = Some(StreamWriter::begin(&mut client.w, &schema)?);

@@ -11,6 +11,7 @@
 //! Writing pointers lives in [`write`]; reading them back in [`resolve`].
 
 pub mod resolve;
+pub mod upload;
 pub mod write;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use arrow_schema::SchemaRef;
 use thiserror::Error;
 
 pub use resolve::{resolve_batches, resolve_pointer, resolve_request_batch, ResolveError, Resolved};
+pub use upload::{pointer_metadata, sha256_hex, InputExternalization};
 pub(crate) use write::Externalizer;
 pub use write::{batch_size, publish, ExternalBudget};
 
