@@ -21,7 +21,7 @@ use arrow_schema::SchemaRef;
 use thiserror::Error;
 
 pub use resolve::{resolve_batches, resolve_pointer, resolve_request_batch, ResolveError, Resolved};
-pub use upload::{pointer_metadata, sha256_hex, InputExternalization};
+pub use upload::{pointer_metadata, sha256_hex, InputExternalization, UploadPutter};
 pub(crate) use write::Externalizer;
 pub use write::{batch_size, publish, ExternalBudget};
 

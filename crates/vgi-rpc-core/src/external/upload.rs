@@ -67,6 +67,15 @@ impl InputExternalization {
     }
 }
 
+/// Puts a payload at a vended upload URL (the upload-URL flow's second
+/// step, after `__upload_url__/init`): an HTTP `PUT` of the bytes as they
+/// are. Implemented by I/O crates (a TLS-capable one for `https` URLs).
+pub trait UploadPutter: Send + Sync {
+    /// `PUT` `payload` to `url`; any non-`2xx` answer is an error, with the
+    /// URL redacted in its text.
+    fn put(&self, url: &str, payload: &[u8]) -> Result<(), StorageError>;
+}
+
 /// Lowercase hex SHA-256 of `bytes` (the digest a pointer records).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -9,6 +9,10 @@
 //!   per turn, echoing the cursor (`vgi_rpc.stream_state#b64`) and the call
 //!   token (`vgi_rpc.call_state#b64`) on every continuation and cancel;
 //! * content coding: optional zstd request bodies, zstd or gzip responses;
+//! * external storage: pointer batches in responses resolved through a
+//!   [`PointerResolver`]; request bodies over the server's request cap (or
+//!   the client's threshold) uploaded through the server's upload URLs and
+//!   sent as pointers (see [`externalize`]);
 //! * status mapping (§13): errors in `200`, `400`, `404`, `413` and `429` bodies
 //!   become [`CallError::Remote`]; other statuses and non-Arrow bodies
 //!   become [`CallError::Protocol`] (`"HTTP {status}: {body excerpt}"`).
@@ -20,6 +24,7 @@
 
 mod coding;
 mod exchange;
+pub mod externalize;
 mod init;
 mod producer;
 mod request;
@@ -34,19 +39,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, Uri};
-use vgi_rpc_core::external::{resolve_batches, PointerResolver};
+use vgi_rpc_core::external::{resolve_batches, PointerResolver, UploadPutter};
 use vgi_rpc_core::wire::{Metadata, ReadLimits, RequestHeader};
 use vgi_rpc_core::Clock;
 
 pub use exchange::HttpExchange;
+pub use externalize::UploadCapabilities;
 pub use producer::HttpProducer;
 pub use vgi_rpc_core::client::no_params;
 pub use vgi_rpc_core::{CallError, StreamOptions, UnaryResponse};
 
 use crate::encoding::Codec;
 use crate::headers::{ARROW_CONTENT_TYPE, REQUEST_ID, VGI_ACCEPT_ENCODING};
+use externalize::UploadSettings;
 use response::IpcStream;
 use session::Session;
 use transport::Transport;
@@ -70,6 +78,9 @@ pub struct HttpClient {
     requests_sent: u64,
     /// Resolves external pointer batches in responses (none: they are refused).
     resolver: Option<(Arc<dyn PointerResolver>, Arc<dyn Clock>)>,
+    /// Client-side externalization: what the server allows, the client's
+    /// own threshold, how uploads are put.
+    uploads: UploadSettings,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -105,6 +116,7 @@ impl HttpClient {
             last_request_id: None,
             requests_sent: 0,
             resolver: None,
+            uploads: UploadSettings::default(),
         })
     }
 
@@ -191,8 +203,34 @@ impl HttpClient {
         .to_metadata(extra)
     }
 
-    /// POST an IPC request body to an RPC route and read the response streams.
-    pub(crate) fn post_rpc(&mut self, uri: &Uri, body: Vec<u8>) -> Result<Vec<IpcStream>, CallError> {
+    /// POST `batch` with `metadata` (one IPC stream) to an RPC route and read
+    /// the response streams. A body the server would refuse as too large (or
+    /// over the client's threshold) goes through the upload-URL flow and a
+    /// pointer is sent instead; an inline body refused with `413` is retried
+    /// once that way when the server vends upload URLs.
+    pub(crate) fn post_batch(
+        &mut self,
+        uri: &Uri,
+        batch: &RecordBatch,
+        metadata: &Metadata,
+    ) -> Result<Vec<IpcStream>, CallError> {
+        let body = Bytes::from(request::single_batch_stream(batch, metadata)?);
+        let externalize = self.wants_upload(batch, body.len())?;
+        let sent = if externalize { self.upload_request(batch, metadata, &body)? } else { body.clone() };
+        let mut response = self.post_body(uri, sent)?;
+        if response.status == http::StatusCode::PAYLOAD_TOO_LARGE
+            && !externalize
+            && batch.num_rows() > 0
+            && self.upload_after_refusal(&response.headers)?
+        {
+            let pointer = self.upload_request(batch, metadata, &body)?;
+            response = self.post_body(uri, pointer)?;
+        }
+        self.read_rpc(response)
+    }
+
+    /// POST a request body to an RPC route as it is.
+    fn post_body(&mut self, uri: &Uri, body: Bytes) -> Result<transport::RawResponse, CallError> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(ARROW_CONTENT_TYPE));
         if let Some(accept) = &self.accept_encoding {
@@ -202,13 +240,21 @@ impl HttpClient {
         }
         let body = if self.compress_requests {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static(Codec::Zstd.token()));
-            coding::encode_request(Codec::Zstd, &body)?
+            Bytes::from(coding::encode_request(Codec::Zstd, &body)?)
         } else {
             body
         };
         self.requests_sent += 1;
         let response = self.transport.post(uri.clone(), headers, body, self.max_response_bytes)?;
         self.last_request_id = response.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if let Some(caps) = UploadCapabilities::from_headers(&response.headers) {
+            self.uploads.caps = Some(caps);
+        }
+        Ok(response)
+    }
+
+    /// The IPC streams of an RPC response, pointers resolved.
+    fn read_rpc(&self, response: transport::RawResponse) -> Result<Vec<IpcStream>, CallError> {
         let decoded = coding::decode_response(&response.headers, &response.body, self.max_response_bytes)?;
         let streams = response::interpret(response.status, &response.headers, &decoded, self.limits)?;
         let Some((resolver, clock)) = &self.resolver else { return Ok(streams) };
@@ -229,6 +275,27 @@ impl HttpClient {
         self.resolver = Some((resolver, clock));
     }
 
+    /// Externalize request bodies of at least `threshold` bytes through the
+    /// server's upload URLs (`None`: only bodies over the server's
+    /// advertised `VGI-Max-Request-Bytes`, which always are when the server
+    /// advertises `VGI-Upload-URL-Support`). Applies to unary requests,
+    /// stream `/init` requests and exchange inputs with rows.
+    pub fn set_externalize_threshold(&mut self, threshold: Option<u64>) {
+        self.uploads.threshold = threshold;
+    }
+
+    /// `PUT` uploads through `putter` (e.g. one that speaks https, as
+    /// presigned object-store URLs need); without one, uploads go over this
+    /// client's own plain-http transport.
+    pub fn set_upload_putter(&mut self, putter: Arc<dyn UploadPutter>) {
+        self.uploads.putter = Some(putter);
+    }
+
+    /// The server's upload capabilities, as its last answer advertised them.
+    pub fn upload_capabilities(&self) -> Option<UploadCapabilities> {
+        self.uploads.caps
+    }
+
     /// Call a unary method with `params` (one row; zero columns for no parameters).
     pub fn call(&mut self, protocol: &str, method: &str, params: &RecordBatch) -> Result<UnaryResponse, CallError> {
         self.call_with(protocol, method, params, &Metadata::new())
@@ -243,9 +310,8 @@ impl HttpClient {
         extra_metadata: &Metadata,
     ) -> Result<UnaryResponse, CallError> {
         let md = self.request_metadata(protocol, method, extra_metadata);
-        let body = request::single_batch_stream(params, &md)?;
         let uri = self.rpc_url(protocol, method, "")?;
-        unary::read_unary(self.post_rpc(&uri, body)?)
+        unary::read_unary(self.post_batch(&uri, params, &md)?)
     }
 
     /// POST `/init` and set up the session state it establishes.
@@ -257,10 +323,9 @@ impl HttpClient {
         options: &StreamOptions,
     ) -> Result<(Session, init::StreamStart), CallError> {
         let md = self.request_metadata(protocol, method, &options.extra_metadata);
-        let body = request::single_batch_stream(params, &md)?;
         let init_uri = self.rpc_url(protocol, method, "/init")?;
         let exchange_uri = self.rpc_url(protocol, method, "/exchange")?;
-        let mut start = init::read_init(self.post_rpc(&init_uri, body)?, options.has_header)?;
+        let mut start = init::read_init(self.post_batch(&init_uri, params, &md)?, options.has_header)?;
         Ok((Session::new(exchange_uri, &mut start), start))
     }
 
@@ -312,7 +377,7 @@ impl HttpClient {
                 .map_err(|_| CallError::Protocol(format!("invalid value for header {name}")))?;
             map.append(name, value);
         }
-        let response = self.transport.post(self.url(path)?, map, body, self.max_response_bytes)?;
+        let response = self.transport.post(self.url(path)?, map, Bytes::from(body), self.max_response_bytes)?;
         Ok((response.status.as_u16(), response.headers, response.body.to_vec()))
     }
 }

@@ -9,7 +9,7 @@ use vgi_rpc_core::wire::{keys, Metadata, ReadBatch};
 use vgi_rpc_core::CallError;
 
 use super::init::StreamStart;
-use super::request::{single_batch_stream, tick};
+use super::request::tick;
 use super::response::split_control;
 use super::HttpClient;
 
@@ -67,15 +67,14 @@ impl Session {
             self.closed = true;
             return Err(CallError::Closed);
         };
-        let result = single_batch_stream(input, &self.token_metadata(extra, cursor, false))
-            .and_then(|body| client.post_rpc(&self.exchange_uri, body))
-            .and_then(|streams| {
-                let mut out = Vec::new();
-                for stream in streams {
-                    out.extend(split_control(stream.batches, &mut self.logs)?);
-                }
-                Ok(out)
-            });
+        let md = self.token_metadata(extra, cursor, false);
+        let result = client.post_batch(&self.exchange_uri, input, &md).and_then(|streams| {
+            let mut out = Vec::new();
+            for stream in streams {
+                out.extend(split_control(stream.batches, &mut self.logs)?);
+            }
+            Ok(out)
+        });
         if result.is_err() {
             self.closed = true;
         }
@@ -89,11 +88,9 @@ impl Session {
         self.closed = true;
         let Some(cursor) = self.cursor.take().filter(|_| was_open) else { return };
         let md = self.token_metadata(&Metadata::new(), &cursor, true);
-        if let Ok(body) = single_batch_stream(&tick(), &md) {
-            if let Ok(streams) = client.post_rpc(&self.exchange_uri, body) {
-                for stream in streams {
-                    let _ = split_control(stream.batches, &mut self.logs);
-                }
+        if let Ok(streams) = client.post_batch(&self.exchange_uri, &tick(), &md) {
+            for stream in streams {
+                let _ = split_control(stream.batches, &mut self.logs);
             }
         }
     }

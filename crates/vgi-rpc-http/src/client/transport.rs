@@ -2,7 +2,9 @@
 //! current-thread tokio runtime driving one keep-alive hyper connection
 //! (calls are lockstep, so a pool would only add hand-offs), reconnecting
 //! when the server closed it, with an optional per-request timeout and a cap
-//! on response bodies.
+//! on response bodies. One-off requests elsewhere (the `PUT` of the
+//! upload-URL flow, to the storage host) use a connection of their own and
+//! leave the kept one alone.
 
 use std::future::Future;
 use std::io;
@@ -11,12 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode, Uri};
+use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
 use super::spin_io::{SpinStream, REQUEST_PENDING};
+use vgi_rpc_core::wire::pointer::redact_url;
 use vgi_rpc_core::wire::WireError;
 use vgi_rpc_core::CallError;
 
@@ -60,6 +63,15 @@ impl Transport {
                 return Ok((sender, spin));
             }
         }
+        self.connect(uri, authority).await
+    }
+
+    /// A new connection to `authority`.
+    async fn connect(
+        &self,
+        uri: &Uri,
+        authority: &str,
+    ) -> Result<(SendRequest<Full<Bytes>>, Arc<AtomicU8>), CallError> {
         let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| io_failure(uri, e))?;
         stream.set_nodelay(true).map_err(|e| io_failure(uri, e))?;
         let spin = Arc::new(AtomicU8::new(0));
@@ -85,17 +97,44 @@ impl Transport {
         self.timeout = timeout;
     }
 
-    /// POST `body` to `uri` with exactly `headers`, reading at most
-    /// `max_body` response bytes.
+    /// POST `body` to `uri` with exactly `headers` on the kept-alive
+    /// connection, reading at most `max_body` response bytes.
     pub fn post(
         &self,
         uri: Uri,
         headers: HeaderMap,
-        body: Vec<u8>,
+        body: Bytes,
         max_body: Option<usize>,
     ) -> Result<RawResponse, CallError> {
-        let mut request = Request::post(uri.clone())
-            .body(Full::new(Bytes::from(body)))
+        self.send(Method::POST, uri, headers, body, max_body, true)
+    }
+
+    /// One request with `method` on a connection of its own (closed after
+    /// it), reading at most `max_body` response bytes.
+    pub fn request(
+        &self,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+        max_body: Option<usize>,
+    ) -> Result<RawResponse, CallError> {
+        self.send(method, uri, headers, body, max_body, false)
+    }
+
+    fn send(
+        &self,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+        max_body: Option<usize>,
+        reuse: bool,
+    ) -> Result<RawResponse, CallError> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri.clone())
+            .body(Full::new(body))
             .map_err(|e| CallError::Protocol(format!("cannot build a request to {uri}: {e}")))?;
         *request.headers_mut() = headers;
         let authority = authority_of(&uri)?;
@@ -109,7 +148,8 @@ impl Transport {
             }
         }
         let exchange = async {
-            let (mut sender, spin) = self.connection(&uri, &authority).await?;
+            let (mut sender, spin) =
+                if reuse { self.connection(&uri, &authority).await? } else { self.connect(&uri, &authority).await? };
             spin.store(REQUEST_PENDING, Ordering::Relaxed);
             let response = sender.send_request(request).await.map_err(|e| io_failure(&uri, e))?;
             let (parts, body) = response.into_parts();
@@ -117,10 +157,20 @@ impl Transport {
                 Some(limit) => Limited::new(body, limit).collect().await.map_err(|e| body_failure(&uri, e))?.to_bytes(),
                 None => body.collect().await.map_err(|e| io_failure(&uri, e))?.to_bytes(),
             };
-            self.keep((authority.clone(), sender, spin));
+            // A refused body (413) may not have been read to its end, so the
+            // server closes that connection: never reuse it, nor one the
+            // server said it closes.
+            let closing = parts.status == StatusCode::PAYLOAD_TOO_LARGE
+                || parts
+                    .headers
+                    .get(http::header::CONNECTION)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+            if reuse && !closing {
+                self.keep((authority.clone(), sender, spin));
+            }
             Ok::<_, CallError>(RawResponse { status: parts.status, headers: parts.headers, body: bytes })
         };
-        let uri_text = uri.to_string();
+        let uri_text = redact_url(&uri.to_string());
         self.run(async move {
             match self.timeout {
                 None => exchange.await,
@@ -152,17 +202,25 @@ impl Transport {
 
 /// `host:port` of an `http://` URI (port 80 when absent).
 fn authority_of(uri: &Uri) -> Result<String, CallError> {
+    if uri.scheme_str().is_some_and(|s| s != "http") {
+        return Err(CallError::Protocol(format!(
+            "this transport speaks plain http only, not {}://",
+            uri.scheme_str().unwrap_or_default()
+        )));
+    }
     let host = uri.host().ok_or_else(|| CallError::Protocol(format!("{uri} names no host")))?;
     Ok(format!("{host}:{}", uri.port_u16().unwrap_or(80)))
 }
 
 fn io_failure(uri: &Uri, e: impl std::fmt::Display) -> CallError {
-    CallError::Wire(WireError::Io(io::Error::other(format!("HTTP request to {uri} failed: {e}"))))
+    let shown = redact_url(&uri.to_string());
+    CallError::Wire(WireError::Io(io::Error::other(format!("HTTP request to {shown} failed: {e}"))))
 }
 
 fn body_failure(uri: &Uri, e: Box<dyn std::error::Error + Send + Sync>) -> CallError {
     if e.is::<http_body_util::LengthLimitError>() {
-        CallError::Protocol(format!("the response from {uri} exceeds the client's response size limit"))
+        let shown = redact_url(&uri.to_string());
+        CallError::Protocol(format!("the response from {shown} exceeds the client's response size limit"))
     } else {
         io_failure(uri, e)
     }
