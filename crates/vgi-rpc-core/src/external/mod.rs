@@ -8,9 +8,11 @@
 //! * [`Externalization`]: the server's policy (storage, threshold, request
 //!   pointer resolver), injected through [`crate::ServerBuilder`].
 //!
-//! Writing pointers lives in [`write`]; reading them back in [`resolve`].
+//! Writing pointers lives in [`write`] (streaming into a [`sink`]); reading
+//! them back in [`resolve`].
 
 pub mod resolve;
+pub mod sink;
 pub mod upload;
 pub mod write;
 
@@ -21,6 +23,7 @@ use arrow_schema::SchemaRef;
 use thiserror::Error;
 
 pub use resolve::{resolve_batches, resolve_pointer, resolve_request_batch, ResolveError, Resolved};
+pub use sink::{HashingWriter, UploadSink};
 pub use upload::{pointer_metadata, sha256_hex, InputExternalization, UploadPutter};
 pub(crate) use write::Externalizer;
 pub use write::{batch_size, publish, ExternalBudget};
@@ -48,6 +51,14 @@ pub trait ExternalStorage: Send + Sync {
     /// apply a content coding on the way (announced by the object store's
     /// `Content-Encoding`, which readers undo before verifying the digest).
     fn upload(&self, payload: &[u8], schema: &SchemaRef) -> Result<String, StorageError>;
+
+    /// Start a streaming upload of one payload on `schema`: the server
+    /// encodes the IPC stream straight into the returned sink, so a backend
+    /// that streams (multipart uploads) never holds the whole payload. The
+    /// default buffers the payload and calls [`ExternalStorage::upload`].
+    fn begin_upload(&self, schema: &SchemaRef) -> Result<Box<dyn UploadSink + '_>, StorageError> {
+        Ok(Box::new(sink::Buffered::new(self, schema)))
+    }
 
     /// Whether [`ExternalStorage::upload_url`] works (the server then
     /// serves and advertises `__upload_url__`).

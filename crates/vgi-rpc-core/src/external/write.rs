@@ -1,13 +1,15 @@
 //! Writing pointers: the decision to externalize (threshold, the body cap),
 //! the external-bytes budget of one response, and the upload itself: the
-//! batches serialized as one IPC stream, hashed before any coding, handed
-//! to storage and replaced by a zero-row pointer batch.
+//! batches encoded as one IPC stream straight into the storage's
+//! [`UploadSink`](super::UploadSink), hashed before any coding on the way
+//! (no copy of the whole payload is built here), and replaced by a
+//! zero-row pointer batch.
 
 use arrow_array::RecordBatch;
-use sha2::{Digest, Sha256};
-use vgi_rpc_wire::{write_stream_bytes, EncodedSchema, ExternalPointer, Metadata};
+use vgi_rpc_wire::{EncodedSchema, ExternalPointer, Metadata, StreamWriter, WireError};
 
-use super::Externalization;
+use super::sink::{storage_error_of, HashingWriter};
+use super::{ExternalStorage, Externalization, StorageError};
 use crate::dispatch::py_repr;
 use crate::RpcError;
 
@@ -35,11 +37,55 @@ pub fn publish(
     include_sha256: bool,
 ) -> Result<ExternalPointer, super::StorageError> {
     let schema = EncodedSchema::new(batch.schema());
-    let payload = write_stream_bytes(&schema, &[(batch, &Metadata::new())])
-        .map_err(|e| super::StorageError(format!("cannot serialize a published batch: {e}")))?;
-    let digest = include_sha256.then(|| hex::encode(Sha256::digest(&payload)));
-    let url = storage.upload(&payload, schema.schema())?;
-    Ok(ExternalPointer::new(url, digest))
+    let (url, digest, _) =
+        stream_upload(storage, &schema, &[(batch, &Metadata::new())], |_| Ok::<(), std::convert::Infallible>(()))
+            .map_err(|failure| match failure {
+                UploadFailure::Encode(e) => StorageError(format!("cannot serialize a published batch: {e}")),
+                UploadFailure::Storage(e) => e,
+                UploadFailure::Refused(never) => match never {},
+            })?;
+    Ok(ExternalPointer::new(url, include_sha256.then_some(digest)))
+}
+
+/// Why a streaming upload failed.
+enum UploadFailure<E> {
+    /// The IPC encoder failed (not a storage problem).
+    Encode(WireError),
+    /// The storage refused the object or its bytes.
+    Storage(StorageError),
+    /// `accept` refused the finished payload's size before it was committed.
+    Refused(E),
+}
+
+/// Encode `batches` as one IPC stream into a sink from `storage`, hashing
+/// and counting the raw bytes; `accept` sees the raw size before the
+/// object is committed (a refusal drops the sink, abandoning the upload).
+/// Returns the download URL, the hex SHA-256 and the raw size.
+fn stream_upload<E>(
+    storage: &dyn ExternalStorage,
+    schema: &EncodedSchema,
+    batches: &[(&RecordBatch, &Metadata)],
+    accept: impl FnOnce(u64) -> Result<(), E>,
+) -> Result<(String, String, u64), UploadFailure<E>> {
+    let sink = storage.begin_upload(schema.schema()).map_err(UploadFailure::Storage)?;
+    let mut tee = HashingWriter::new(sink);
+    let encoded = StreamWriter::begin(&mut tee, schema).and_then(|mut writer| {
+        for (batch, metadata) in batches {
+            writer.write(&mut tee, batch, metadata)?;
+        }
+        writer.finish(&mut tee)
+    });
+    if let Err(e) = encoded {
+        return Err(match e {
+            // An I/O failure here is the sink's: its storage error, intact.
+            WireError::Io(io) => UploadFailure::Storage(storage_error_of(&io)),
+            other => UploadFailure::Encode(other),
+        });
+    }
+    let (sink, digest, raw) = tee.finish();
+    accept(raw).map_err(UploadFailure::Refused)?;
+    let url = sink.finish().map_err(UploadFailure::Storage)?;
+    Ok((url, digest, raw))
 }
 
 /// Bytes sent to external storage during one response, against its cap
@@ -124,16 +170,18 @@ impl<'a> Externalizer<'a> {
         let Some(predicted) = self.wants(batch) else { return Ok(None) };
         // Refuse before paying for an upload the cap would reject.
         self.budget.check(predicted, self.method)?;
-        let payload = write_stream_bytes(schema, batches)
-            .map_err(|e| RpcError::runtime_error(format!("cannot serialize an externalized batch: {e}")))?;
-        let raw = payload.len() as u64;
-        self.budget.check(raw, self.method)?;
-        let digest = hex::encode(Sha256::digest(&payload));
-        let url = self
-            .policy
-            .storage
-            .upload(&payload, schema.schema())
-            .map_err(|e| RpcError::runtime_error(format!("external storage upload failed: {e}")))?;
+        let budget = self.budget;
+        let (url, digest, raw) =
+            stream_upload(self.policy.storage.as_ref(), schema, batches, |raw| budget.check(raw, self.method))
+                .map_err(|failure| match failure {
+                    UploadFailure::Encode(e) => {
+                        RpcError::runtime_error(format!("cannot serialize an externalized batch: {e}"))
+                    }
+                    UploadFailure::Storage(e) => {
+                        RpcError::runtime_error(format!("external storage upload failed: {e}"))
+                    }
+                    UploadFailure::Refused(e) => e,
+                })?;
         self.budget.used += raw;
         Ok(Some(ExternalPointer::new(url, Some(digest)).to_metadata()))
     }
@@ -143,12 +191,103 @@ impl<'a> Externalizer<'a> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
+    use std::io::Write;
+
     use arrow_array::Int64Array;
     use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    use sha2::{Digest, Sha256};
     use vgi_rpc_wire::{keys, read_stream_bytes};
 
     use super::*;
-    use crate::external::{ExternalStorage, StorageError};
+    use crate::external::{ExternalStorage, StorageError, UploadSink};
+
+    /// A storage whose sink records every write and whether it was committed.
+    #[derive(Default)]
+    struct Streaming {
+        writes: Mutex<Vec<usize>>,
+        committed: Mutex<Vec<Vec<u8>>>,
+        fail_after: Option<usize>,
+    }
+
+    struct StreamingSink<'a> {
+        owner: &'a Streaming,
+        bytes: Vec<u8>,
+    }
+
+    impl Write for StreamingSink<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.owner.fail_after.is_some_and(|n| self.bytes.len() + buf.len() > n) {
+                return Err(crate::external::sink::io_error(StorageError("disk full".into())));
+            }
+            self.owner.writes.lock().unwrap().push(buf.len());
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl UploadSink for StreamingSink<'_> {
+        fn finish(self: Box<Self>) -> Result<String, StorageError> {
+            let mut committed = self.owner.committed.lock().unwrap();
+            committed.push(self.bytes);
+            Ok(format!("stream://{}", committed.len() - 1))
+        }
+    }
+
+    impl ExternalStorage for Streaming {
+        fn upload(&self, _payload: &[u8], _schema: &SchemaRef) -> Result<String, StorageError> {
+            Err(StorageError("buffered upload must not be used".into()))
+        }
+
+        fn begin_upload(&self, _schema: &SchemaRef) -> Result<Box<dyn UploadSink + '_>, StorageError> {
+            Ok(Box::new(StreamingSink { owner: self, bytes: Vec::new() }))
+        }
+    }
+
+    fn run_on(
+        storage: Arc<dyn ExternalStorage>,
+        budget: ExternalBudget,
+        rows: i64,
+    ) -> Result<Option<Metadata>, RpcError> {
+        let policy = Externalization::new(storage, 1);
+        let mut ext = Externalizer { policy: &policy, budget, method: "m" };
+        let data = batch(rows);
+        let schema = EncodedSchema::new(data.schema());
+        ext.cycle(&schema, &[(&data, &Metadata::new())], 0)
+    }
+
+    #[test]
+    fn a_streaming_sink_receives_the_stream_in_pieces_and_the_digest_matches() {
+        let storage = Arc::new(Streaming::default());
+        let md = run_on(storage.clone(), ExternalBudget::default(), 1000).unwrap().expect("externalized");
+        let pointer = ExternalPointer::parse(0, &md).unwrap().unwrap();
+        assert_eq!(pointer.location, "stream://0");
+        let committed = storage.committed.lock().unwrap();
+        assert_eq!(pointer.sha256.as_deref(), Some(hex::encode(Sha256::digest(&committed[0])).as_str()));
+        assert!(storage.writes.lock().unwrap().len() > 1, "written as it was encoded, not as one blob");
+        let (_, batches) = read_stream_bytes(&committed[0]).unwrap();
+        assert_eq!(batches[0].batch.num_rows(), 1000);
+    }
+
+    #[test]
+    fn a_sink_failure_reaches_the_caller_and_nothing_is_committed() {
+        let storage = Arc::new(Streaming { fail_after: Some(64), ..Streaming::default() });
+        let err = run_on(storage.clone(), ExternalBudget::default(), 1000).unwrap_err();
+        assert!(err.message.contains("external storage upload failed: disk full"), "{}", err.message);
+        assert!(storage.committed.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_payload_over_the_cap_after_encoding_is_abandoned_uncommitted() {
+        // 100 rows predict 800 bytes, under the cap; the framed stream is larger.
+        let storage = Arc::new(Streaming::default());
+        let err = run_on(storage.clone(), ExternalBudget::new(Some(900), None), 100).unwrap_err();
+        assert!(err.message.contains("max_externalized_response_bytes"), "{}", err.message);
+        assert!(storage.committed.lock().unwrap().is_empty(), "the sink was dropped, not finished");
+    }
 
     #[derive(Default)]
     struct Memory(Mutex<Vec<Vec<u8>>>);
