@@ -4,6 +4,16 @@
 //! redirects, the encoded-bytes cap enforced while the body streams in
 //! (whatever `Content-Length` says), and the decoded-bytes cap enforced
 //! while the named `Content-Encoding` is undone.
+//!
+//! Large objects come in parallel: the first request asks for the first
+//! chunk by `Range`; when the answer (`206`, `Content-Range: bytes
+//! 0-n/total`) shows more, the rest is fetched by up to
+//! `max_parallel_requests` concurrent ranged `GET`s into one preallocated
+//! buffer ([`crate::ranged`]). A server that ignores ranges (`200`) has
+//! sent the whole object already; a content-coded object is fetched with
+//! one plain `GET`. Each request is retried with exponential backoff on
+//! transient failures (connection failures, a body broken off, `5xx`),
+//! never on a `4xx`, a policy refusal or a cap.
 
 use std::io::Read;
 use std::time::Duration;
@@ -12,7 +22,7 @@ use url::Url;
 use vgi_rpc_core::external::{PointerResolver, StorageError};
 use vgi_rpc_core::wire::pointer::redact_url;
 
-use crate::http::{agent, failure};
+pub use crate::fetch_error::FetchError;
 use crate::UrlPolicy;
 
 /// Limits and policy for pointer fetches.
@@ -29,7 +39,21 @@ pub struct FetchConfig {
     pub timeout: Duration,
     /// Which URLs may be requested.
     pub policy: UrlPolicy,
+    /// Size of one ranged request; an object larger than this is fetched
+    /// in ranges of this size. `0` disables ranged fetching (one plain
+    /// `GET` per object).
+    pub range_chunk_bytes: u64,
+    /// Most ranged requests in flight at once for one object.
+    pub max_parallel_requests: usize,
+    /// Attempts per request (first try included) on transient failures.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled for each further one (at most
+    /// [`MAX_BACKOFF`]).
+    pub retry_backoff: Duration,
 }
+
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 impl Default for FetchConfig {
     fn default() -> Self {
@@ -39,6 +63,10 @@ impl Default for FetchConfig {
             max_redirects: 5,
             timeout: Duration::from_secs(60),
             policy: UrlPolicy::default(),
+            range_chunk_bytes: 8 * 1024 * 1024,
+            max_parallel_requests: 8,
+            max_attempts: 3,
+            retry_backoff: Duration::from_millis(250),
         }
     }
 }
@@ -47,97 +75,226 @@ impl FetchConfig {
     fn decoded_cap(&self) -> u64 {
         self.max_decompressed_bytes.unwrap_or(self.max_fetch_bytes.saturating_mul(16))
     }
+
+    /// The wait after failed attempt number `attempt` (1-based).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.retry_backoff.saturating_mul(factor).min(MAX_BACKOFF)
+    }
 }
 
 /// A [`PointerResolver`] over blocking HTTP.
 #[derive(Debug)]
 pub struct HttpFetcher {
-    config: FetchConfig,
+    pub(crate) config: FetchConfig,
     agent: ureq::Agent,
+}
+
+/// What the first request of a fetch brought back.
+enum First {
+    /// The whole object (range ignored, or the object fits one chunk),
+    /// with its content coding.
+    Whole(Vec<u8>, Option<String>),
+    /// The first chunk of a larger, uncoded object: the rest comes in ranges.
+    Partial(crate::ranged::Partial),
+    /// A content-coded object answered in part: fetch it with one plain `GET`.
+    Coded,
 }
 
 impl HttpFetcher {
     /// A fetcher with `config`.
     pub fn new(config: FetchConfig) -> Self {
-        let agent = agent(config.timeout);
+        let agent = ureq::AgentBuilder::new()
+            .redirects(0)
+            .timeout(config.timeout)
+            .max_idle_connections_per_host(config.max_parallel_requests.max(1))
+            .build();
         Self { config, agent }
     }
 
-    fn checked(&self, url: &str) -> Result<Url, StorageError> {
-        let parsed = Url::parse(url).map_err(|e| StorageError(format!("ExternalLocation URL rejected: {e}")))?;
-        self.config
-            .policy
-            .check(&parsed)
-            .map_err(|reason| StorageError(format!("ExternalLocation URL rejected: {reason} ({})", redact_url(url))))?;
+    /// The configuration in force.
+    pub fn config(&self) -> &FetchConfig {
+        &self.config
+    }
+
+    fn checked(&self, url: &str) -> Result<Url, FetchError> {
+        let parsed = Url::parse(url)
+            .map_err(|e| FetchError::Rejected { url: redact_url(url), reason: format!("unparseable URL: {e}") })?;
+        self.config.policy.check(&parsed).map_err(|reason| FetchError::Rejected { url: redact_url(url), reason })?;
         Ok(parsed)
     }
 
-    /// GET `location`, following allowed redirects by hand.
-    fn get(&self, location: &str) -> Result<ureq::Response, StorageError> {
-        let mut url = self.checked(location)?;
+    /// GET `start` with `headers`, following allowed redirects by hand; the
+    /// URL that answered comes back with the answer.
+    pub(crate) fn request(&self, start: &Url, headers: &[(&str, &str)]) -> Result<(Url, ureq::Response), FetchError> {
+        let mut url = start.clone();
         for hop in 0..=self.config.max_redirects {
-            let response = self.agent.request_url("GET", &url).call().map_err(|e| failure("GET", url.as_str(), e))?;
+            let mut req = self.agent.request_url("GET", &url);
+            for (name, value) in headers {
+                req = req.set(name, value);
+            }
+            let response = match req.call() {
+                Ok(r) => r,
+                Err(ureq::Error::Status(status, _)) => {
+                    return Err(FetchError::Status { url: redact_url(url.as_str()), status });
+                }
+                Err(ureq::Error::Transport(t)) => {
+                    return Err(FetchError::Transport { url: redact_url(url.as_str()), kind: t.kind().to_string() });
+                }
+            };
             if !(300..400).contains(&response.status()) {
-                return Ok(response);
+                return Ok((url, response));
             }
             if hop == self.config.max_redirects {
                 break;
             }
             let Some(target) = response.header("location") else {
-                return Err(StorageError(format!(
-                    "GET {} failed: HTTP {} without a Location",
-                    redact_url(url.as_str()),
-                    response.status()
-                )));
+                return Err(FetchError::RedirectWithoutLocation {
+                    url: redact_url(url.as_str()),
+                    status: response.status(),
+                });
             };
-            let next = url
-                .join(target)
-                .map_err(|e| StorageError(format!("ExternalLocation URL rejected: bad redirect target: {e}")))?;
+            let next = url.join(target).map_err(|e| FetchError::Rejected {
+                url: redact_url(url.as_str()),
+                reason: format!("bad redirect target: {e}"),
+            })?;
             url = self.checked(next.as_str())?;
         }
-        Err(StorageError(format!(
-            "ExternalLocation fetch exceeded the redirect limit ({}) for {}",
-            self.config.max_redirects,
-            redact_url(location)
-        )))
+        Err(FetchError::RedirectLimit { url: redact_url(start.as_str()), limit: self.config.max_redirects })
+    }
+
+    /// Run `op` until it succeeds, fails for good, or runs out of attempts.
+    pub(crate) fn with_retries<T>(&self, mut op: impl FnMut() -> Result<T, FetchError>) -> Result<T, FetchError> {
+        let mut attempt = 1;
+        loop {
+            match op() {
+                Err(e) if e.is_transient() && attempt < self.config.max_attempts => {
+                    std::thread::sleep(self.config.backoff(attempt));
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// The object's bytes, content coding undone, or why not.
+    pub fn fetch_bytes(&self, location: &str) -> Result<Vec<u8>, FetchError> {
+        let url = self.checked(location)?;
+        let chunk = self.config.range_chunk_bytes;
+        if chunk == 0 {
+            return self.plain(&url);
+        }
+        let (encoded, coding) = match self.with_retries(|| self.first(&url, chunk))? {
+            First::Whole(body, coding) => (body, coding),
+            First::Coded => return self.plain(&url),
+            First::Partial(partial) => match self.fetch_rest(partial) {
+                Ok(body) => (body, None),
+                Err(e) if e.falls_back() => return self.plain(&url),
+                Err(e) => return Err(e),
+            },
+        };
+        self.decode(encoded, coding.as_deref())
+    }
+
+    /// One plain `GET` of the whole object.
+    fn plain(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        let (body, coding) = self.with_retries(|| {
+            let (_, response) = self.request(url, &[])?;
+            self.read_whole(response)
+        })?;
+        self.decode(body, coding.as_deref())
+    }
+
+    /// A `200` answer's body (capped) and its coding.
+    fn read_whole(&self, response: ureq::Response) -> Result<(Vec<u8>, Option<String>), FetchError> {
+        let cap = self.config.max_fetch_bytes;
+        if response.header("content-length").and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > cap) {
+            return Err(FetchError::TooLarge { cap_name: "max_fetch_bytes", cap });
+        }
+        let coding = coding_of(&response);
+        let body = read_capped(response.into_reader(), cap, "max_fetch_bytes")?;
+        Ok((body, coding))
+    }
+
+    /// The first request: the first `chunk` bytes by range.
+    fn first(&self, url: &Url, chunk: u64) -> Result<First, FetchError> {
+        let range = format!("bytes=0-{}", chunk - 1);
+        let (answered, response) = match self.request(url, &[("Range", &range)]) {
+            // An empty object cannot satisfy any range.
+            Err(FetchError::Status { status: 416, .. }) => return Ok(First::Whole(Vec::new(), None)),
+            other => other?,
+        };
+        if response.status() != 206 {
+            let (body, coding) = self.read_whole(response)?;
+            return Ok(First::Whole(body, coding));
+        }
+        let shown = redact_url(answered.as_str());
+        let content_range = response.header("content-range").unwrap_or_default();
+        let (start, end, total) = crate::ranged::parse_content_range(content_range).ok_or_else(|| {
+            FetchError::Range { url: shown.clone(), detail: format!("Content-Range {content_range:?}") }
+        })?;
+        if start != 0 || end >= total || end >= chunk {
+            return Err(FetchError::Range { url: shown, detail: format!("asked for {range}, got {content_range}") });
+        }
+        let cap = self.config.max_fetch_bytes;
+        if total > cap {
+            return Err(FetchError::TooLarge { cap_name: "max_fetch_bytes", cap });
+        }
+        let coding = coding_of(&response);
+        let etag = response.header("etag").map(str::to_owned);
+        let whole = end + 1 == total;
+        if coding.is_some() && !whole {
+            return Ok(First::Coded);
+        }
+        let body = crate::ranged::read_exact_range(response.into_reader(), end + 1, &shown)?;
+        if whole {
+            return Ok(First::Whole(body, coding));
+        }
+        Ok(First::Partial(crate::ranged::Partial { url: answered, first: body, total, etag }))
+    }
+
+    /// Undo `coding` under the decoded cap.
+    fn decode(&self, encoded: Vec<u8>, coding: Option<&str>) -> Result<Vec<u8>, FetchError> {
+        let decoded_cap = self.config.decoded_cap();
+        match coding {
+            None => {
+                if encoded.len() as u64 > decoded_cap {
+                    return Err(FetchError::TooLarge { cap_name: "max_decompressed_bytes", cap: decoded_cap });
+                }
+                Ok(encoded)
+            }
+            Some("zstd") => {
+                let decoder = zstd::stream::read::Decoder::new(encoded.as_slice())
+                    .map_err(|e| FetchError::Decode(e.kind().to_string()))?;
+                read_capped(decoder, decoded_cap, "max_decompressed_bytes").map_err(|e| match e {
+                    FetchError::Read(m) => FetchError::Decode(m),
+                    other => other,
+                })
+            }
+            Some(other) => Err(FetchError::Encoding(other.to_owned())),
+        }
     }
 }
 
-/// Read at most `cap` bytes; one more is an error naming `what`.
-fn read_capped(reader: impl Read, cap: u64, what: &str) -> Result<Vec<u8>, StorageError> {
+/// The answer's content coding, `None` for none or `identity`.
+fn coding_of(response: &ureq::Response) -> Option<String> {
+    let coding = response.header("content-encoding")?.trim().to_ascii_lowercase();
+    (!coding.is_empty() && coding != "identity").then_some(coding)
+}
+
+/// Read at most `cap` bytes; one more is an error naming `cap_name`.
+pub(crate) fn read_capped(reader: impl Read, cap: u64, cap_name: &'static str) -> Result<Vec<u8>, FetchError> {
     let mut out = Vec::new();
-    reader
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| StorageError(format!("ExternalLocation read failed: {}", e.kind())))?;
+    reader.take(cap.saturating_add(1)).read_to_end(&mut out).map_err(|e| FetchError::Read(e.kind().to_string()))?;
     if out.len() as u64 > cap {
-        return Err(StorageError(format!("ExternalLocation fetch exceeded {what} ({cap} bytes)")));
+        return Err(FetchError::TooLarge { cap_name, cap });
     }
     Ok(out)
 }
 
 impl PointerResolver for HttpFetcher {
     fn fetch(&self, location: &str) -> Result<Vec<u8>, StorageError> {
-        let response = self.get(location)?;
-        let coding = response.header("content-encoding").map(|c| c.trim().to_ascii_lowercase());
-        let encoded = read_capped(response.into_reader(), self.config.max_fetch_bytes, "max_fetch_bytes")?;
-        let decoded_cap = self.config.decoded_cap();
-        match coding.as_deref() {
-            None | Some("") | Some("identity") => {
-                if encoded.len() as u64 > decoded_cap {
-                    return Err(StorageError(format!(
-                        "ExternalLocation fetch exceeded max_decompressed_bytes ({decoded_cap} bytes)"
-                    )));
-                }
-                Ok(encoded)
-            }
-            Some("zstd") => {
-                let decoder = zstd::stream::read::Decoder::new(encoded.as_slice())
-                    .map_err(|e| StorageError(format!("ExternalLocation zstd decode failed: {}", e.kind())))?;
-                read_capped(decoder, decoded_cap, "max_decompressed_bytes")
-            }
-            Some(other) => Err(StorageError(format!("ExternalLocation has unsupported Content-Encoding {other:?}"))),
-        }
+        self.fetch_bytes(location).map_err(|e| StorageError(e.to_string()))
     }
 }
 
@@ -149,13 +306,22 @@ mod tests {
     fn caps_are_enforced_on_read() {
         assert_eq!(read_capped(&b"abcd"[..], 4, "max_fetch_bytes").unwrap(), b"abcd");
         let err = read_capped(&b"abcde"[..], 4, "max_fetch_bytes").unwrap_err();
-        assert!(err.0.contains("max_fetch_bytes"), "{err}");
+        assert!(err.to_string().contains("max_fetch_bytes"), "{err}");
     }
 
     #[test]
     fn decoded_cap_defaults_to_sixteen_times_the_encoded_cap() {
         let config = FetchConfig { max_fetch_bytes: 10, ..FetchConfig::default() };
         assert_eq!(config.decoded_cap(), 160);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_bound() {
+        let config = FetchConfig { retry_backoff: Duration::from_millis(100), ..FetchConfig::default() };
+        assert_eq!(config.backoff(1), Duration::from_millis(100));
+        assert_eq!(config.backoff(2), Duration::from_millis(200));
+        assert_eq!(config.backoff(3), Duration::from_millis(400));
+        assert_eq!(config.backoff(40), MAX_BACKOFF);
     }
 
     #[test]

@@ -17,9 +17,13 @@
 
 mod fake;
 mod fetch;
+mod fetch_error;
 mod http;
 mod policy;
+mod put;
+mod ranged;
 
 pub use fake::FakeStorage;
-pub use fetch::{FetchConfig, HttpFetcher};
+pub use fetch::{FetchConfig, FetchError, HttpFetcher, MAX_BACKOFF};
 pub use policy::UrlPolicy;
+pub use put::HttpPut;
