@@ -10,8 +10,10 @@
 //! 0-n/total`) shows more, the rest is fetched by up to
 //! `max_parallel_requests` concurrent ranged `GET`s into one preallocated
 //! buffer ([`crate::ranged`]). A server that ignores ranges (`200`) has
-//! sent the whole object already; a content-coded object is fetched with
-//! one plain `GET`. Each request is retried with exponential backoff on
+//! sent the whole object already; a content-coded object, or one whose
+//! store refused the first range (`416`, as the reference's fake storage
+//! does for a range past the end of a small object), is fetched with one
+//! plain `GET`. Each request is retried with exponential backoff on
 //! transient failures (connection failures, a body broken off, `5xx`),
 //! never on a `4xx`, a policy refusal or a cap.
 
@@ -97,8 +99,10 @@ enum First {
     Whole(Vec<u8>, Option<String>),
     /// The first chunk of a larger, uncoded object: the rest comes in ranges.
     Partial(crate::ranged::Partial),
-    /// A content-coded object answered in part: fetch it with one plain `GET`.
-    Coded,
+    /// Fetch it with one plain `GET`: a content-coded object answered in
+    /// part, or a store that refused the range (`416`: some stores refuse a
+    /// range reaching past the end instead of shortening it).
+    Plain,
 }
 
 impl HttpFetcher {
@@ -186,7 +190,7 @@ impl HttpFetcher {
         }
         let (encoded, coding) = match self.with_retries(|| self.first(&url, chunk))? {
             First::Whole(body, coding) => (body, coding),
-            First::Coded => return self.plain(&url),
+            First::Plain => return self.plain(&url),
             First::Partial(partial) => match self.fetch_rest(partial) {
                 Ok(body) => (body, None),
                 Err(e) if e.falls_back() => return self.plain(&url),
@@ -220,8 +224,7 @@ impl HttpFetcher {
     fn first(&self, url: &Url, chunk: u64) -> Result<First, FetchError> {
         let range = format!("bytes=0-{}", chunk - 1);
         let (answered, response) = match self.request(url, &[("Range", &range)]) {
-            // An empty object cannot satisfy any range.
-            Err(FetchError::Status { status: 416, .. }) => return Ok(First::Whole(Vec::new(), None)),
+            Err(FetchError::Status { status: 416, .. }) => return Ok(First::Plain),
             other => other?,
         };
         if response.status() != 206 {
@@ -244,7 +247,7 @@ impl HttpFetcher {
         let etag = response.header("etag").map(str::to_owned);
         let whole = end + 1 == total;
         if coding.is_some() && !whole {
-            return Ok(First::Coded);
+            return Ok(First::Plain);
         }
         let body = crate::ranged::read_exact_range(response.into_reader(), end + 1, &shown)?;
         if whole {

@@ -89,6 +89,11 @@ fn respond(mut stream: TcpStream, port: u16, blob_hits: &AtomicUsize, hits: &Mut
         "/big" => ranged(&big(), range.as_deref()),
         "/big-redirect" => ("302 Found".into(), vec!["Location: /big".into()], vec![]),
         "/big-norange" => ranged(&big(), None),
+        // Refuses a range reaching past the end (as the reference's fake storage).
+        "/strict" if range.as_deref().is_some_and(|r| r.ends_with(&format!("-{}", 64 * 1024 - 1))) => {
+            ("416 Range Not Satisfiable".into(), vec![format!("Content-Range: bytes */{}", BLOB.len())], vec![])
+        }
+        "/strict" => ranged(BLOB, range.as_deref()),
         "/big-zstd" => {
             let (status, mut headers, body) = ranged(&zstd::bulk::compress(&big(), 1).unwrap(), range.as_deref());
             headers.push("Content-Encoding: zstd".into());
@@ -287,4 +292,12 @@ fn uploads_are_put_and_refusals_are_redacted() {
     put.put(&server.url("/blob"), b"payload").expect("a 200 answer is success");
     let err = put.put(&server.url("/forbidden?X-Amz-Signature=secret"), b"payload").unwrap_err();
     assert!(err.0.contains("403") && !err.0.contains("secret"), "{err}");
+}
+
+#[test]
+fn a_refused_first_range_falls_back_to_one_plain_get() {
+    let server = serve();
+    let f = fetcher(ranged_config());
+    assert_eq!(f.fetch(&server.url("/strict")).unwrap(), BLOB);
+    assert_eq!(server.hits("/strict"), 2, "the refused range, then the plain GET");
 }
