@@ -1,5 +1,6 @@
-//! Wire-level benches: request batch encode + decode, and IPC write + read
-//! of a 1-row and a 1M-row batch.
+//! Wire-level benches: request batch encode + decode, IPC write + read of a
+//! 1-row and a 1M-row batch, and write-only of bulk batches (a 1M-row int64
+//! batch and a 1M-row utf8 batch) into a reused `Vec` and into `io::sink()`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vgi_rpc::wire::{EncodedSchema, Metadata, ReadLimits, Request, RequestHeader, StreamReader, StreamWriter};
@@ -50,5 +51,43 @@ fn ipc_write_read(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, request_round_trip, ipc_write_read);
+/// A `rows`-row utf8 batch of short strings (about 10 bytes each).
+fn utf8_batch(rows: usize) -> arrow_array::RecordBatch {
+    use std::sync::Arc;
+    let values: arrow_array::StringArray = (0..rows).map(|i| Some(format!("value-{i}"))).collect();
+    let schema =
+        Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new("s", arrow_schema::DataType::Utf8, true)]));
+    arrow_array::RecordBatch::try_new(schema, vec![Arc::new(values)]).expect("utf8 batch")
+}
+
+fn ipc_write_bulk(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ipc/write");
+    let rows = 1_000_000usize;
+    for (name, batch) in [("int64", int64_batch(rows)), ("utf8", utf8_batch(rows))] {
+        let schema = EncodedSchema::new(batch.schema());
+        let bytes = batch.get_array_memory_size();
+        let mut buf = Vec::with_capacity(bytes + 4096);
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_with_input(BenchmarkId::new("vec", name), &batch, |b, batch| {
+            b.iter(|| {
+                buf.clear();
+                let mut w = StreamWriter::begin(&mut buf, &schema).expect("begin");
+                w.write(&mut buf, batch, &Metadata::new()).expect("write");
+                w.finish(&mut buf).expect("finish");
+                black_box(buf.len())
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("sink", name), &batch, |b, batch| {
+            let mut sink = std::io::sink();
+            b.iter(|| {
+                let mut w = StreamWriter::begin(&mut sink, &schema).expect("begin");
+                w.write(&mut sink, batch, &Metadata::new()).expect("write");
+                w.finish(&mut sink).expect("finish");
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, request_round_trip, ipc_write_read, ipc_write_bulk);
 criterion_main!(benches);

@@ -9,6 +9,7 @@
 //! It reads no clock and spawns nothing, so every function here is
 //! deterministic.
 
+mod body;
 pub mod classify;
 pub mod error;
 pub mod error_model;

@@ -1,19 +1,23 @@
 //! Writing Arrow IPC streams with per-batch custom metadata.
 //!
 //! arrow-ipc's stream writer cannot attach custom metadata to a record batch
-//! message, which vgi-rpc needs on every batch, so this writer encodes the
-//! batch body with arrow-ipc and frames a message header of its own that
-//! carries the metadata.
+//! message, which vgi-rpc needs on every batch, so this writer frames record
+//! batch messages itself. Batches without dictionary or run-end-encoded
+//! columns are laid out by [`crate::body`] and written from the arrays' own
+//! memory; the others are encoded by arrow-ipc (which copies the body into
+//! one buffer and tracks dictionaries), with the metadata added to its
+//! message. Both paths produce the same bytes for the same batch.
 
 use std::io::Write;
 use std::sync::OnceLock;
 
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::{DictionaryTracker, EncodedData, IpcDataGenerator, IpcWriteContext, IpcWriteOptions};
-use arrow_ipc::{KeyValue, KeyValueBuilder, MessageBuilder, MessageHeader, MetadataVersion, RecordBatchBuilder};
+use arrow_ipc::{MessageBuilder, MessageHeader, MetadataVersion, RecordBatchBuilder};
 use arrow_schema::SchemaRef;
-use flatbuffers::{FlatBufferBuilder, WIPOffset};
+use flatbuffers::FlatBufferBuilder;
 
+use crate::body::{metadata_to_fb, supports_type, BodyPlan};
 use crate::{EncodedSchema, Metadata, WireError};
 
 /// The end-of-stream marker (Appendix A).
@@ -46,19 +50,36 @@ pub struct StreamWriter {
     schema: SchemaRef,
     tracker: DictionaryTracker,
     context: IpcWriteContext,
+    /// Scratch for message frames (and, on the direct path, small buffers).
     header: Vec<u8>,
+    /// Every column type is one [`crate::body`] writes directly.
+    direct: bool,
+    plan: BodyPlan,
+    fbb: FlatBufferBuilder<'static>,
 }
 
 impl StreamWriter {
     /// Start a stream on `schema`, writing its cached schema message.
     pub fn begin<W: Write + ?Sized>(w: &mut W, schema: &EncodedSchema) -> Result<Self, WireError> {
         w.write_all(schema.message_bytes())?;
+        let direct = schema.schema().fields().iter().all(|f| supports_type(f.data_type()));
         Ok(Self {
             schema: schema.schema().clone(),
             tracker: schema.fresh_tracker(),
             context: IpcWriteContext::default(),
             header: Vec::with_capacity(256),
+            direct,
+            plan: BodyPlan::default(),
+            fbb: FlatBufferBuilder::with_capacity(1024),
         })
+    }
+
+    /// Whether batches on this stream are written from the arrays' memory
+    /// (no dictionary or run-end-encoded column) rather than through
+    /// arrow-ipc's body copy.
+    #[doc(hidden)]
+    pub fn writes_direct(&self) -> bool {
+        self.direct
     }
 
     /// The stream's schema.
@@ -70,6 +91,37 @@ impl StreamWriter {
     ///
     /// The batch must have the stream's schema (field names and types).
     pub fn write<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        batch: &RecordBatch,
+        metadata: &Metadata,
+    ) -> Result<(), WireError> {
+        if batch.schema_ref().fields() != self.schema.fields() {
+            return Err(WireError::Protocol(format!(
+                "batch schema {:?} does not match the stream schema {:?}",
+                batch.schema_ref().fields(),
+                self.schema.fields()
+            )));
+        }
+        if self.direct && self.plan.build(batch).is_some() {
+            let flatbuffer = self.plan.message(&mut self.fbb, batch.num_rows(), metadata);
+            let written = self.plan.write(w, flatbuffer, &mut self.header);
+            // The plan holds references to the batch's buffers; let them go now.
+            self.plan.release();
+            return Ok(written?);
+        }
+        self.plan.release();
+        self.write_via_arrow_ipc(w, batch, metadata)
+    }
+
+    /// Write one batch the way this writer did before [`crate::body`]:
+    /// arrow-ipc encodes the body into one buffer (and the dictionaries),
+    /// and the metadata is added by re-encoding its message.
+    ///
+    /// The fallback for dictionary and run-end-encoded columns; public only
+    /// so tests can compare the two paths' bytes.
+    #[doc(hidden)]
+    pub fn write_via_arrow_ipc<W: Write + ?Sized>(
         &mut self,
         w: &mut W,
         batch: &RecordBatch,
@@ -186,20 +238,4 @@ fn with_custom_metadata(message: &[u8], metadata: &Metadata) -> Result<Vec<u8>, 
     let root = mb.finish();
     fbb.finish(root, None);
     Ok(fbb.finished_data().to_vec())
-}
-
-fn metadata_to_fb<'a>(
-    fbb: &mut FlatBufferBuilder<'a>,
-    metadata: &Metadata,
-) -> WIPOffset<flatbuffers::Vector<'a, flatbuffers::ForwardsUOffset<KeyValue<'a>>>> {
-    let mut entries = Vec::with_capacity(metadata.len());
-    for (k, v) in metadata.iter() {
-        let key = fbb.create_string(k);
-        let value = fbb.create_string(v);
-        let mut kv = KeyValueBuilder::new(fbb);
-        kv.add_key(key);
-        kv.add_value(value);
-        entries.push(kv.finish());
-    }
-    fbb.create_vector(&entries)
 }
