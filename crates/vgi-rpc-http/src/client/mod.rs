@@ -79,8 +79,9 @@ pub struct HttpClient {
     /// Resolves external pointer batches in responses (none: they are refused).
     resolver: Option<(Arc<dyn PointerResolver>, Arc<dyn Clock>)>,
     /// Client-side externalization: what the server allows, the client's
-    /// own threshold, how uploads are put.
-    uploads: UploadSettings,
+    /// own threshold, how uploads are put (boxed: rarely used, and the
+    /// client is often held by value in enums).
+    uploads: Box<UploadSettings>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -116,7 +117,7 @@ impl HttpClient {
             last_request_id: None,
             requests_sent: 0,
             resolver: None,
-            uploads: UploadSettings::default(),
+            uploads: Box::default(),
         })
     }
 
