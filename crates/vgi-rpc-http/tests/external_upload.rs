@@ -227,3 +227,13 @@ fn without_upload_support_an_oversized_request_is_refused_by_the_server() {
     assert_eq!(blobs.puts.load(Ordering::SeqCst), 0);
     assert!(client.upload_urls(1).is_err(), "no upload URLs are vended");
 }
+
+#[test]
+fn a_very_large_first_request_asks_for_the_capabilities_instead_of_risking_a_413() {
+    let blobs = Blobs::start(true);
+    let mut client = HttpClient::new(&serve(&blobs)).expect("client");
+    let huge = "h".repeat(3 * 1024 * 1024);
+    assert_eq!(echo(&mut client, &huge).expect("call"), huge);
+    assert_eq!(client.requests_sent(), 1, "no refused attempt");
+    assert_eq!(blobs.puts.load(Ordering::SeqCst), 1);
+}

@@ -10,7 +10,8 @@
 //! schema whose metadata is the original batch's (routing keys, state
 //! tokens) plus `vgi_rpc.location` (the download URL) and
 //! `vgi_rpc.location.sha256`. A `413` for an inline body is retried once
-//! the same way, as the reference client does.
+//! the same way, as the reference client does. A body over
+//! [`PROBE_ABOVE_BYTES`] is not sent before the capabilities are known.
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -35,6 +36,11 @@ use crate::headers::ARROW_CONTENT_TYPE;
 const UPLOAD_URL_METHOD: &str = "__upload_url__";
 /// Most bytes read from a `PUT` answer (storage answers are small).
 const MAX_PUT_ANSWER_BYTES: usize = 64 * 1024;
+/// A body larger than this is not sent before the server's capabilities
+/// are known: a server refusing it may answer `413` and close before the
+/// body is written, and a large write into a closed connection can lose
+/// that answer, so the capabilities are asked for first (`OPTIONS`).
+pub const PROBE_ABOVE_BYTES: usize = 1024 * 1024;
 
 /// What the server's capability headers say about client uploads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,12 +96,13 @@ impl HttpClient {
         if batch.num_rows() == 0 {
             return Ok(false);
         }
+        let large = len > PROBE_ABOVE_BYTES;
         let len = len as u64;
         let over_threshold = self.uploads.threshold.is_some_and(|t| len >= t);
         let caps = match self.uploads.caps {
             Some(caps) => caps,
-            // Only a configured threshold makes it worth asking before the first answer.
-            None if over_threshold => self.discover_capabilities()?,
+            // Ask before the first answer only when it matters.
+            None if over_threshold || large => self.discover_capabilities()?,
             None => return Ok(false),
         };
         let over_cap = caps.max_request_bytes.is_some_and(|m| len > m);
