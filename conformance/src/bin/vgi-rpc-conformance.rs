@@ -10,7 +10,9 @@ use vgi_rpc::http::cli::HttpArgs;
 use vgi_rpc::stdio::cli::TransportArgs;
 use vgi_rpc::stdio::serve_worker;
 use vgi_rpc_conformance::{build_server, ConformanceOptions};
-use vgi_rpc_storage::{FakeStorage, FetchConfig, HttpFetcher, UrlPolicy};
+use vgi_rpc_storage::{
+    FakeStorage, FetchConfig, HttpFetcher, LocalFileResolver, ObjectConfig, ObjectStorage, UrlPolicy,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "vgi-rpc-conformance", about = "vgi-rpc conformance test server (Rust)")]
@@ -43,8 +45,23 @@ struct Args {
     /// pointer batches (every transport); over HTTP the worker also vends
     /// upload URLs and, unless --max-request-bytes says otherwise, advertises
     /// the threshold as its request cap.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "storage")]
     fake_storage: Option<String>,
+    /// An object store for externalized batches, as --fake-storage but on
+    /// S3 (s3://bucket/prefix), GCS (gs://…), Azure (az://…) or a local
+    /// directory (file:///dir); credentials and endpoints come from the
+    /// environment (AWS_ACCESS_KEY_ID, AWS_ENDPOINT, ...). Readers get
+    /// presigned URLs (local: file:// URLs); cloud stores also vend
+    /// presigned upload URLs over HTTP.
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// Lifetime of the presigned URLs --storage hands out.
+    #[arg(long, value_name = "SECS", default_value_t = 3600, requires = "storage")]
+    presign_expiry: u64,
+    /// Let the worker fetch request pointers over plain http from loopback
+    /// hosts (a local S3 server); otherwise --storage pointers must be https.
+    #[arg(long, requires = "storage")]
+    allow_loopback_http: bool,
     /// Bytes threshold above which server-produced batches are externalized.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     externalize_threshold: i64,
@@ -63,26 +80,66 @@ struct Args {
     reject_localhost_redirects: bool,
 }
 
+/// The fetch limits the storage flags set, with `policy`.
+fn fetch_config(args: &Args, policy: UrlPolicy) -> FetchConfig {
+    let defaults = FetchConfig::default();
+    FetchConfig {
+        max_fetch_bytes: args.max_fetch_bytes.unwrap_or(defaults.max_fetch_bytes),
+        max_decompressed_bytes: args.max_decompressed_fetch_bytes,
+        policy,
+        ..defaults
+    }
+}
+
+/// `--storage URL`: an object store, and a resolver for request pointers
+/// that reads what it hands out (https, loopback http when allowed, and
+/// for a local directory its file:// URLs).
+fn object_externalization(args: &Args, url: &str) -> Result<vgi_rpc::core::Externalization, String> {
+    let config = ObjectConfig {
+        presign_expiry: std::time::Duration::from_secs(args.presign_expiry),
+        zstd_level: (args.compression == "zstd").then_some(3),
+        ..ObjectConfig::default()
+    };
+    let storage = ObjectStorage::from_url(url, config).map_err(|e| e.to_string())?;
+    let fetch = fetch_config(args, UrlPolicy::HttpsOnly { allow_loopback_http: args.allow_loopback_http });
+    let http: Arc<dyn vgi_rpc::core::PointerResolver> = Arc::new(HttpFetcher::new(fetch.clone()));
+    let resolver: Arc<dyn vgi_rpc::core::PointerResolver> = match vgi_rpc_storage::StorageLocation::parse(url) {
+        Ok(vgi_rpc_storage::StorageLocation::Local { dir }) => {
+            let local = LocalFileResolver::new(&dir, fetch.max_fetch_bytes).map_err(|e| e.to_string())?;
+            let local = match fetch.max_decompressed_bytes {
+                Some(cap) => local.with_max_decoded_bytes(cap),
+                None => local,
+            };
+            Arc::new(local.with_fallback(http))
+        }
+        _ => http,
+    };
+    let threshold = args.externalize_threshold.max(0) as u64;
+    Ok(vgi_rpc::core::Externalization::new(Arc::new(storage), threshold)
+        .with_resolver(resolver)
+        .with_max_response_bytes(args.http_args.max_externalized_response_bytes))
+}
+
 /// The external-storage policy the storage flags describe, if any.
-fn externalization(args: &Args) -> Option<vgi_rpc::core::Externalization> {
+fn externalization(args: &Args) -> Result<Option<vgi_rpc::core::Externalization>, String> {
+    if let Some(url) = args.storage.as_deref() {
+        return object_externalization(args, url).map(Some);
+    }
+    Ok(fake_externalization(args))
+}
+
+/// `--fake-storage URL`: the reference fixture's storage service.
+fn fake_externalization(args: &Args) -> Option<vgi_rpc::core::Externalization> {
     let url = args.fake_storage.as_deref()?;
     let mut storage = FakeStorage::new(url);
     if args.compression == "zstd" {
         storage = storage.with_zstd(3);
     }
-    let defaults = FetchConfig::default();
-    let fetch = FetchConfig {
-        max_fetch_bytes: args.max_fetch_bytes.unwrap_or(defaults.max_fetch_bytes),
-        max_decompressed_bytes: args.max_decompressed_fetch_bytes,
-        // The fixture's storage is plain http on loopback; with the flag
-        // only its own host is admitted, at every redirect hop.
-        policy: if args.reject_localhost_redirects {
-            UrlPolicy::HostOnly("127.0.0.1".to_owned())
-        } else {
-            UrlPolicy::AllowAll
-        },
-        ..defaults
-    };
+    // The fixture's storage is plain http on loopback; with the flag only
+    // its own host is admitted, at every redirect hop.
+    let policy =
+        if args.reject_localhost_redirects { UrlPolicy::HostOnly("127.0.0.1".to_owned()) } else { UrlPolicy::AllowAll };
+    let fetch = fetch_config(args, policy);
     let threshold = args.externalize_threshold.max(0) as u64;
     Some(
         vgi_rpc::core::Externalization::new(Arc::new(storage), threshold)
@@ -113,7 +170,10 @@ fn main() -> ExitCode {
             Ok(q) => q,
             Err(e) => return fail(&e),
         },
-        externalization: externalization(&args),
+        externalization: match externalization(&args) {
+            Ok(e) => e,
+            Err(e) => return fail(&e),
+        },
     };
     let server = match build_server(&options) {
         Ok(s) => s,
@@ -143,6 +203,11 @@ fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
                 config.max_request_bytes = Some(args.externalize_threshold.max(0) as usize);
             }
             config.max_upload_bytes = Some(64 * 1024 * 1024);
+        }
+        if args.storage.is_some() && config.max_upload_bytes.is_none() {
+            // Object stores take large uploads; advertise what the worker
+            // will fetch back.
+            config.max_upload_bytes = Some(args.max_fetch_bytes.unwrap_or(FetchConfig::default().max_fetch_bytes));
         }
         if args.http_auth {
             let reject_all = vgi_rpc_conformance::auth_fixture::reject_all();

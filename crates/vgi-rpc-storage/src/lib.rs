@@ -10,6 +10,9 @@
 //!   applied to the first URL and every redirect hop before it is
 //!   requested, a bounded redirect count, an encoded-bytes cap enforced
 //!   while streaming, and an independent decoded-bytes cap.
+//! * [`object`] (feature `object-store`, plus `s3`, `gcs`, `azure`):
+//!   [`ObjectStorage`](object::ObjectStorage) on arrow-rs's `object_store`,
+//!   streaming multipart uploads answered with presigned URLs.
 //!
 //! HTTP is blocking (`ureq`, plain HTTP only in this build: no TLS feature
 //! yet), so these run on the caller's thread. Nothing here is needed by a
@@ -19,11 +22,15 @@ mod fake;
 mod fetch;
 mod fetch_error;
 mod http;
+#[cfg(feature = "object-store")]
+pub mod object;
 mod policy;
 mod put;
 mod ranged;
 
 pub use fake::FakeStorage;
 pub use fetch::{FetchConfig, FetchError, HttpFetcher, MAX_BACKOFF};
+#[cfg(feature = "object-store")]
+pub use object::{LocalFileResolver, ObjectConfig, ObjectStorage, StorageLocation};
 pub use policy::UrlPolicy;
 pub use put::HttpPut;

@@ -11,6 +11,7 @@
 //! | `http` | [`http`]: the HTTP server (axum) and client (hyper); implies `token` |
 //! | `http-cli` | `http::cli`: the HTTP worker flags (clap) |
 //! | `storage` | [`storage`]: external storage backends and pointer fetching for oversized batches |
+//! | `storage-object`, `storage-s3`, `storage-gcs`, `storage-azure` | `storage::object`: `ObjectStorage` on `object_store` (local directories, S3, GCS, Azure; docs/external-storage.md) |
 
 pub use vgi_rpc_core as core;
 pub use vgi_rpc_wire as wire;
