@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch};
 use vgi_rpc::core::external::StorageError;
 use vgi_rpc::core::{CallError, ExternalStorage, PointerResolver, StreamOptions, SystemClock};
 use vgi_rpc::http::client::HttpClient;
@@ -88,7 +88,15 @@ impl S3Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The S3 environment a worker (or an in-test ObjectStorage) gets.
+    /// An ObjectStorage on this server's bucket (for client-side uploads).
+    fn storage(&self, prefix: &str) -> Arc<ObjectStorage> {
+        let options: Vec<(String, String)> =
+            self.env(SECRET_KEY).into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let url = format!("s3://{BUCKET}/{prefix}");
+        Arc::new(ObjectStorage::from_url_with_options(&url, ObjectConfig::default(), &options).expect("storage"))
+    }
+
+    /// The S3 environment a worker gets.
     fn env(&self, secret: &str) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
@@ -380,12 +388,7 @@ fn http_put(url: &str, body: &[u8]) -> u16 {
 fn vended_upload_url_pairs_put_and_get_through_s3() {
     let Some(binary) = s3s_fs() else { return };
     let server = S3Server::start(&binary, "vend");
-    for (key, value) in server.env(SECRET_KEY) {
-        // The variables object_store's builder reads; this test process
-        // talks to no other S3.
-        std::env::set_var(key, value);
-    }
-    let storage = ObjectStorage::from_url(&format!("s3://{BUCKET}/uploads"), ObjectConfig::default()).expect("storage");
+    let storage = server.storage("uploads");
     assert!(storage.vends_upload_urls());
     let pair = storage.upload_url().expect("vended pair");
     assert!(pair.upload_url.contains("X-Amz-Signature="), "presigned PUT");
@@ -453,4 +456,48 @@ fn bench_1_gib_externalized_over_http() {
         (total - fetching).as_secs_f64(),
         peak_rss(worker.child.id()) as f64 / MIB as f64,
     );
+}
+
+/// A one-row `echo_bytes` request carrying `len` bytes.
+fn echo_bytes_params(len: usize) -> RecordBatch {
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    RecordBatch::try_from_iter([("data", Arc::new(BinaryArray::from_iter_values([data])) as ArrayRef)]).expect("params")
+}
+
+fn check_echo(response: &vgi_rpc::core::UnaryResponse, len: usize) {
+    let value = response.value().expect("a result value");
+    let bytes = value.as_binary::<i32>().value(0);
+    assert_eq!(bytes.len(), len);
+    assert!(bytes.iter().enumerate().step_by(4099).all(|(i, b)| *b == (i % 251) as u8), "echoed bytes differ");
+}
+
+/// 64 MiB requests leave the client by pointer: over HTTP through the
+/// worker's vended presigned PUT URLs (`__upload_url__/init`), over a pipe
+/// through the client's own ObjectStorage on the same bucket; the worker
+/// fetches them through presigned GETs and echoes them back (by pointer).
+#[test]
+fn a_64_mib_request_round_trips_over_http_and_pipe() {
+    let Some(binary) = s3s_fs() else { return };
+    let server = S3Server::start(&binary, "request");
+    let url = format!("s3://{BUCKET}/requests");
+    let len = 64 * MIB as usize;
+    let params = echo_bytes_params(len);
+
+    let worker = HttpWorker::start(worker_command(&server, &url, SECRET_KEY, &[]));
+    let mut client = worker.client(fetcher());
+    client.set_externalize_threshold(Some(MIB));
+    let response = client.call(PRIMARY, "echo_bytes", &params).expect("64 MiB request over HTTP");
+    check_echo(&response, len);
+    assert!(client.upload_capabilities().is_some_and(|caps| caps.upload_url_support), "the worker vends upload URLs");
+    let objects =
+        |prefix: &str| std::fs::read_dir(server.root.join(BUCKET).join(prefix)).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(objects("requests"), 2, "the request (a vended PUT) and the echoed result are objects");
+    drop(worker);
+
+    let mut client = pipe_client(worker_command(&server, &url, SECRET_KEY, &[]), fetcher());
+    client.set_input_externalization(server.storage("client-inputs"), MIB);
+    let response = client.call(PRIMARY, "echo_bytes", &params).expect("64 MiB request over a pipe");
+    check_echo(&response, len);
+    client.close().expect("worker exits");
+    assert_eq!(objects("client-inputs"), 1, "the pipe client uploaded its request to the bucket");
 }

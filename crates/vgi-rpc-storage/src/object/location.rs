@@ -102,17 +102,45 @@ fn missing(scheme: &str, feature: &str) -> StorageError {
     StorageError(format!("{scheme}:// storage needs vgi-rpc-storage built with the `{feature}` feature"))
 }
 
+/// Apply `options` to a builder through `set` (each key parsed as the
+/// builder's configuration key).
+#[cfg(feature = "cloud")]
+fn with_options<B, K>(
+    mut builder: B,
+    options: &[(String, String)],
+    set: impl Fn(B, K, &str) -> B,
+) -> Result<B, StorageError>
+where
+    K: std::str::FromStr,
+    K::Err: std::fmt::Display,
+{
+    for (key, value) in options {
+        let parsed =
+            key.to_ascii_lowercase().parse::<K>().map_err(|e| StorageError(format!("storage option {key:?}: {e}")))?;
+        builder = set(builder, parsed, value);
+    }
+    Ok(builder)
+}
+
 #[cfg(feature = "cloud")]
 fn signed(signer: Arc<dyn Signer>, expiry: Duration) -> Urls {
     Urls::Signed { signer, expiry }
 }
 
-/// Build the client for `location` from the environment; presigned URLs
+/// Build the client for `location` from the environment, then `options`
+/// (the builders' configuration keys, e.g. `aws_endpoint`); presigned URLs
 /// last `expiry`.
 #[cfg_attr(not(feature = "cloud"), allow(unused_variables))]
-pub(crate) fn connect(location: &StorageLocation, expiry: Duration) -> Result<Client, StorageError> {
+pub(crate) fn connect(
+    location: &StorageLocation,
+    expiry: Duration,
+    options: &[(String, String)],
+) -> Result<Client, StorageError> {
     match location {
         StorageLocation::Local { dir } => {
+            if !options.is_empty() {
+                return Err(StorageError("local file storage takes no options".into()));
+            }
             std::fs::create_dir_all(dir)
                 .map_err(|e| StorageError(format!("cannot create storage directory {}: {e}", dir.display())))?;
             let root = dir
@@ -125,10 +153,14 @@ pub(crate) fn connect(location: &StorageLocation, expiry: Duration) -> Result<Cl
         #[cfg(feature = "s3")]
         StorageLocation::S3 { bucket, .. } => {
             crate::object::tls::install_provider();
-            let s3 = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()
-                .map_err(|e| build_error("S3", e))?;
+            let s3 = with_options(
+                object_store::aws::AmazonS3Builder::from_env(),
+                options,
+                |b, k: object_store::aws::AmazonS3ConfigKey, v| b.with_config(k, v),
+            )?
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(|e| build_error("S3", e))?;
             let s3 = Arc::new(s3);
             Ok(Client { store: s3.clone(), urls: signed(s3, expiry) })
         }
@@ -137,10 +169,14 @@ pub(crate) fn connect(location: &StorageLocation, expiry: Duration) -> Result<Cl
         #[cfg(feature = "gcs")]
         StorageLocation::Gcs { bucket, .. } => {
             crate::object::tls::install_provider();
-            let gcs = object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                .with_bucket_name(bucket)
-                .build()
-                .map_err(|e| build_error("GCS", e))?;
+            let gcs = with_options(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env(),
+                options,
+                |b, k: object_store::gcp::GoogleConfigKey, v| b.with_config(k, v),
+            )?
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(|e| build_error("GCS", e))?;
             let gcs = Arc::new(gcs);
             Ok(Client { store: gcs.clone(), urls: signed(gcs, expiry) })
         }
@@ -149,10 +185,14 @@ pub(crate) fn connect(location: &StorageLocation, expiry: Duration) -> Result<Cl
         #[cfg(feature = "azure")]
         StorageLocation::Azure { container, .. } => {
             crate::object::tls::install_provider();
-            let azure = object_store::azure::MicrosoftAzureBuilder::from_env()
-                .with_container_name(container)
-                .build()
-                .map_err(|e| build_error("Azure", e))?;
+            let azure = with_options(
+                object_store::azure::MicrosoftAzureBuilder::from_env(),
+                options,
+                |b, k: object_store::azure::AzureConfigKey, v| b.with_config(k, v),
+            )?
+            .with_container_name(container)
+            .build()
+            .map_err(|e| build_error("Azure", e))?;
             let azure = Arc::new(azure);
             Ok(Client { store: azure.clone(), urls: signed(azure, expiry) })
         }
@@ -195,7 +235,7 @@ mod tests {
     #[cfg(not(feature = "gcs"))]
     #[test]
     fn a_scheme_without_its_feature_says_which_feature() {
-        let err = connect(&StorageLocation::parse("gs://b").unwrap(), Duration::from_secs(1)).err().unwrap();
+        let err = connect(&StorageLocation::parse("gs://b").unwrap(), Duration::from_secs(1), &[]).err().unwrap();
         assert!(err.0.contains("`gcs` feature"), "{err}");
     }
 }

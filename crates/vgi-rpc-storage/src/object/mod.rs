@@ -98,15 +98,36 @@ impl ObjectStorage {
         Self::new(&location, config)
     }
 
+    /// As [`ObjectStorage::from_url`], with builder options applied over
+    /// the environment: `object_store`'s configuration keys for the store
+    /// (`aws_access_key_id`, `aws_endpoint`, `aws_allow_http`,
+    /// `google_service_account`, `azure_storage_account_key`, ...).
+    pub fn from_url_with_options(
+        url: &str,
+        config: ObjectConfig,
+        options: &[(String, String)],
+    ) -> Result<Self, StorageError> {
+        let location = StorageLocation::parse(url)?;
+        Self::connect(&location, config, options)
+    }
+
     /// Storage at `location`.
     pub fn new(location: &StorageLocation, config: ObjectConfig) -> Result<Self, StorageError> {
+        Self::connect(location, config, &[])
+    }
+
+    fn connect(
+        location: &StorageLocation,
+        config: ObjectConfig,
+        options: &[(String, String)],
+    ) -> Result<Self, StorageError> {
         if config.part_size < MIN_PART_SIZE {
             return Err(StorageError(format!(
                 "part size {} is below the object stores' minimum of {MIN_PART_SIZE} bytes",
                 config.part_size
             )));
         }
-        let client = location::connect(location, config.presign_expiry)?;
+        let client = location::connect(location, config.presign_expiry, options)?;
         let salt = std::collections::hash_map::RandomState::new().build_hasher().finish();
         Ok(Self {
             store: client.store,
