@@ -97,14 +97,21 @@ impl S3Server {
     }
 
     /// The S3 environment a worker gets.
+    /// `VGI_S3_UNSIGNED_PAYLOAD=1` (the bench's comparison run) adds
+    /// `AWS_UNSIGNED_PAYLOAD=true`: no SHA-256 of each part for SigV4.
     fn env(&self, secret: &str) -> Vec<(&'static str, String)> {
-        vec![
+        let unsigned = std::env::var("VGI_S3_UNSIGNED_PAYLOAD").is_ok_and(|v| v == "1");
+        let mut env = vec![
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
             ("AWS_SECRET_ACCESS_KEY", secret.to_owned()),
             ("AWS_ENDPOINT", self.endpoint()),
             ("AWS_ALLOW_HTTP", "true".to_owned()),
             ("AWS_REGION", "us-east-1".to_owned()),
-        ]
+        ];
+        if unsigned {
+            env.push(("AWS_UNSIGNED_PAYLOAD", "true".to_owned()));
+        }
+        env
     }
 }
 
@@ -209,6 +216,18 @@ fn check_counter_batches(batches: &[RecordBatch], rows: i64) {
         assert_eq!(index.value(i as usize), i);
         assert_eq!(value.value(i as usize), i * 10);
     }
+}
+
+/// CPU seconds (user + system) `pid` has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesized command: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz.max(1.0)
 }
 
 /// Peak resident memory (VmHWM) of `pid`, in bytes.
@@ -432,6 +451,7 @@ fn bench_1_gib_externalized_over_http() {
         ("batch_count", Arc::new(Int64Array::from(vec![4])) as ArrayRef),
     ])
     .expect("params");
+    let cpu_before = [cpu_seconds(worker.child.id()), cpu_seconds(server.child.id()), cpu_seconds(std::process::id())];
     let start = Instant::now();
     let mut stream =
         client.producer(PRIMARY, "produce_large_batches", &params, &StreamOptions::default()).expect("producer");
@@ -442,12 +462,15 @@ fn bench_1_gib_externalized_over_http() {
         bytes += vgi_rpc::core::external::batch_size(&batch) as usize;
     }
     let total = start.elapsed();
+    let cpu_after = [cpu_seconds(worker.child.id()), cpu_seconds(server.child.id()), cpu_seconds(std::process::id())];
+    let cpu: Vec<f64> = cpu_after.iter().zip(cpu_before).map(|(a, b)| a - b).collect();
     assert_eq!(rows as i64, 4 * BIG_ROWS);
     let (fetching, fetched) = *timed.spent.lock().expect("timings");
     let mb = bytes as f64 / 1e6;
     println!(
         "1 GiB externalized over HTTP via s3s-fs: {mb:.0} MB in {:.2} s = {:.0} MB/s end to end; \
-         client fetches {:.2} s ({:.0} MB/s over {} MB), worker + client decode {:.2} s; worker peak RSS {:.0} MiB",
+         client fetches {:.2} s ({:.0} MB/s over {} MB), worker + client decode {:.2} s; worker peak RSS {:.0} MiB; \
+         CPU seconds: worker {:.2}, s3s-fs {:.2}, client {:.2}; load average {}",
         total.as_secs_f64(),
         mb / total.as_secs_f64(),
         fetching.as_secs_f64(),
@@ -455,6 +478,10 @@ fn bench_1_gib_externalized_over_http() {
         fetched / 1_000_000,
         (total - fetching).as_secs_f64(),
         peak_rss(worker.child.id()) as f64 / MIB as f64,
+        cpu[0],
+        cpu[1],
+        cpu[2],
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
     );
 }
 
