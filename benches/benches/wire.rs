@@ -1,6 +1,8 @@
 //! Wire-level benches: request batch encode + decode, IPC write + read of a
 //! 1-row and a 1M-row batch, and write-only of bulk batches (a 1M-row int64
-//! batch and a 1M-row utf8 batch) into a reused `Vec` and into `io::sink()`.
+//! batch, a 1M-row utf8 batch and a 1-row int64 batch) into a reused `Vec`
+//! and into `io::sink()`, through `StreamWriter::write` and, for comparison
+//! in the same run, through the arrow-ipc path it replaced.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vgi_rpc::wire::{EncodedSchema, Metadata, ReadLimits, Request, RequestHeader, StreamReader, StreamWriter};
@@ -60,31 +62,46 @@ fn utf8_batch(rows: usize) -> arrow_array::RecordBatch {
     arrow_array::RecordBatch::try_new(schema, vec![Arc::new(values)]).expect("utf8 batch")
 }
 
+/// One batch through `StreamWriter::write`, or the arrow-ipc path if `legacy`.
+fn write_one(legacy: bool, w: &mut StreamWriter, out: &mut dyn std::io::Write, batch: &arrow_array::RecordBatch) {
+    if legacy {
+        w.write_via_arrow_ipc(out, batch, &Metadata::new()).expect("write");
+    } else {
+        w.write(out, batch, &Metadata::new()).expect("write");
+    }
+}
+
 fn ipc_write_bulk(c: &mut Criterion) {
     let mut group = c.benchmark_group("ipc/write");
     let rows = 1_000_000usize;
-    for (name, batch) in [("int64", int64_batch(rows)), ("utf8", utf8_batch(rows))] {
+    let batches = [("int64", int64_batch(rows)), ("utf8", utf8_batch(rows)), ("int64x1", int64_batch(1))];
+    for (name, batch) in batches {
         let schema = EncodedSchema::new(batch.schema());
         let bytes = batch.get_array_memory_size();
         let mut buf = Vec::with_capacity(bytes + 4096);
         group.throughput(Throughput::Bytes(bytes as u64));
-        group.bench_with_input(BenchmarkId::new("vec", name), &batch, |b, batch| {
-            b.iter(|| {
-                buf.clear();
-                let mut w = StreamWriter::begin(&mut buf, &schema).expect("begin");
-                w.write(&mut buf, batch, &Metadata::new()).expect("write");
-                w.finish(&mut buf).expect("finish");
-                black_box(buf.len())
-            })
-        });
-        group.bench_with_input(BenchmarkId::new("sink", name), &batch, |b, batch| {
-            let mut sink = std::io::sink();
-            b.iter(|| {
-                let mut w = StreamWriter::begin(&mut sink, &schema).expect("begin");
-                w.write(&mut sink, batch, &Metadata::new()).expect("write");
-                w.finish(&mut sink).expect("finish");
-            })
-        });
+        // "vec"/"sink": StreamWriter::write; "arrow-ipc-*": the arrow-ipc
+        // path it replaced, measured in the same run for comparison.
+        for legacy in [false, true] {
+            let prefix = if legacy { "arrow-ipc-" } else { "" };
+            group.bench_with_input(BenchmarkId::new(format!("{prefix}vec"), name), &batch, |b, batch| {
+                b.iter(|| {
+                    buf.clear();
+                    let mut w = StreamWriter::begin(&mut buf, &schema).expect("begin");
+                    write_one(legacy, &mut w, &mut buf, batch);
+                    w.finish(&mut buf).expect("finish");
+                    black_box(buf.len())
+                })
+            });
+            group.bench_with_input(BenchmarkId::new(format!("{prefix}sink"), name), &batch, |b, batch| {
+                let mut sink = std::io::sink();
+                b.iter(|| {
+                    let mut w = StreamWriter::begin(&mut sink, &schema).expect("begin");
+                    write_one(legacy, &mut w, &mut sink, batch);
+                    w.finish(&mut sink).expect("finish");
+                })
+            });
+        }
     }
     group.finish();
 }
