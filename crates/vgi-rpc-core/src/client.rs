@@ -411,7 +411,14 @@ impl StreamCore {
             let batches = match resolve_batch(client.resolver.as_ref(), client.limits, b) {
                 Ok(batches) => batches,
                 Err(e) => {
-                    output.drain(&mut client.r)?;
+                    // The server is waiting for our next input (a producer's
+                    // tick or an exchange's batch) and only ends its output
+                    // once the input ends: end it first, then drain, so the
+                    // connection stays in step instead of hanging.
+                    self.finish_input(client)?;
+                    if let Some(output) = self.output.as_mut() {
+                        output.drain(&mut client.r)?;
+                    }
                     return Err(e);
                 }
             };

@@ -103,3 +103,35 @@ fn without_a_resolver_the_client_sees_the_pointer() {
     assert!(resp.metadata.get(keys::LOCATION).is_some_and(|u| u.starts_with("mem://")));
     assert_eq!(resp.metadata.get(keys::LOCATION_SHA256).map(str::len), Some(64));
 }
+
+/// Resolves through `Memory` but fails for one location, as an expired URL
+/// or a corrupted object would.
+struct FailingAt(Arc<Memory>, &'static str);
+
+impl PointerResolver for FailingAt {
+    fn fetch(&self, location: &str) -> Result<Vec<u8>, StorageError> {
+        if location == self.1 {
+            return Err(StorageError(format!("{location} expired")));
+        }
+        self.0.fetch(location)
+    }
+}
+
+#[test]
+fn a_stream_batch_that_cannot_be_resolved_fails_the_call_and_keeps_the_connection() {
+    let memory = Arc::new(Memory::default());
+    let server = test_server_builder().externalization(Externalization::new(memory.clone(), 1)).build().unwrap();
+    let (mut client, _h) = connect(server);
+    // mem://0 is the header, mem://1.. the batches: the second batch fails.
+    client.set_pointer_resolver(Arc::new(FailingAt(memory.clone(), "mem://2")), Arc::new(SystemClock::new()));
+    let params = RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(vec![5])) as ArrayRef)]).unwrap();
+    let options = StreamOptions { has_header: true, ..Default::default() };
+    let mut s = client.producer(PROTO, "count", &params, &options).unwrap();
+    let first = s.next_batch().unwrap().expect("the first batch resolves");
+    assert_eq!(first.0.column(0).as_primitive::<Int64Type>().value(0), 0);
+    let err = s.next_batch().expect_err("the second batch's pointer cannot be resolved");
+    assert!(err.to_string().contains("mem://2 expired"), "{err}");
+    drop(s);
+    let resp = client.call(PROTO, "echo", &one_string("value", "still here")).unwrap();
+    assert_eq!(result_string(&resp), "still here", "the connection stayed in step");
+}
