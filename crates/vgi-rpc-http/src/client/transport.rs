@@ -59,7 +59,15 @@ impl Transport {
             Err(poisoned) => poisoned.into_inner().take(),
         };
         if let Some((to, mut sender, spin)) = kept {
-            if to == authority && sender.ready().await.is_ok() {
+            // Nothing drove this runtime between calls, so a close the server
+            // sent meanwhile (its keep-alive timeout) is still unread: let the
+            // connection task poll the socket first, or the request goes out
+            // on a dead connection and fails with no answer. The first yield
+            // polls the socket and wakes the connection task; the second lets
+            // it run (block_on polls this future before queued tasks).
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            if to == authority && !sender.is_closed() && sender.ready().await.is_ok() {
                 return Ok((sender, spin));
             }
         }
@@ -223,5 +231,64 @@ fn body_failure(uri: &Uri, e: Box<dyn std::error::Error + Send + Sync>) -> CallE
         CallError::Protocol(format!("the response from {shown} exceeds the client's response size limit"))
     } else {
         io_failure(uri, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// Answer one request per connection with `200 ok`, then close the
+    /// connection, as a server whose keep-alive timeout expired does.
+    fn one_answer_per_connection(listener: TcpListener, connections: usize) -> std::thread::JoinHandle<usize> {
+        std::thread::spawn(move || {
+            let mut served = 0;
+            for stream in listener.incoming().take(connections) {
+                let Ok(stream) = stream else { break };
+                let mut reader = BufReader::new(stream);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        let mut body = vec![0; length];
+                        let _ = reader.read_exact(&mut body);
+                        let _ = reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+                        served += 1;
+                        break;
+                    }
+                }
+                // Close the kept-alive connection a little later, while the
+                // client is between calls and nothing drives its runtime.
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            served
+        })
+    }
+
+    #[test]
+    fn a_kept_connection_the_server_closed_while_idle_is_replaced_not_used() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let uri: Uri = format!("http://{}/svc/noop", listener.local_addr().unwrap()).parse().unwrap();
+        let server = one_answer_per_connection(listener, 3);
+        let transport = Transport::new().unwrap();
+        for call in 0..3 {
+            let answer = transport
+                .post(uri.clone(), HeaderMap::new(), Bytes::from_static(b"request"), Some(1024))
+                .unwrap_or_else(|e| panic!("call {call} on a connection the server had closed: {e}"));
+            assert_eq!(answer.body.as_ref(), b"ok");
+            // Give the server's close time to arrive before the next call.
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        drop(transport);
+        assert_eq!(server.join().unwrap(), 3, "each call had a connection of its own");
     }
 }
