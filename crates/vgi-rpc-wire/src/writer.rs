@@ -96,13 +96,7 @@ impl StreamWriter {
         batch: &RecordBatch,
         metadata: &Metadata,
     ) -> Result<(), WireError> {
-        if batch.schema_ref().fields() != self.schema.fields() {
-            return Err(WireError::Protocol(format!(
-                "batch schema {:?} does not match the stream schema {:?}",
-                batch.schema_ref().fields(),
-                self.schema.fields()
-            )));
-        }
+        self.check_schema(batch)?;
         if self.direct && self.plan.build(batch).is_some() {
             let flatbuffer = self.plan.message(&mut self.fbb, batch.num_rows(), metadata);
             let written = self.plan.write(w, flatbuffer, &mut self.header);
@@ -111,7 +105,19 @@ impl StreamWriter {
             return Ok(written?);
         }
         self.plan.release();
-        self.write_via_arrow_ipc(w, batch, metadata)
+        self.encode_via_arrow_ipc(w, batch, metadata)
+    }
+
+    /// The batch's fields must be the stream's (names and types).
+    fn check_schema(&self, batch: &RecordBatch) -> Result<(), WireError> {
+        if batch.schema_ref().fields() != self.schema.fields() {
+            return Err(WireError::Protocol(format!(
+                "batch schema {:?} does not match the stream schema {:?}",
+                batch.schema_ref().fields(),
+                self.schema.fields()
+            )));
+        }
+        Ok(())
     }
 
     /// Write one batch the way this writer did before [`crate::body`]:
@@ -127,13 +133,17 @@ impl StreamWriter {
         batch: &RecordBatch,
         metadata: &Metadata,
     ) -> Result<(), WireError> {
-        if batch.schema_ref().fields() != self.schema.fields() {
-            return Err(WireError::Protocol(format!(
-                "batch schema {:?} does not match the stream schema {:?}",
-                batch.schema_ref().fields(),
-                self.schema.fields()
-            )));
-        }
+        self.check_schema(batch)?;
+        self.encode_via_arrow_ipc(w, batch, metadata)
+    }
+
+    /// The arrow-ipc path for a batch whose schema was already checked.
+    fn encode_via_arrow_ipc<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        batch: &RecordBatch,
+        metadata: &Metadata,
+    ) -> Result<(), WireError> {
         let (dictionaries, encoded) =
             IpcDataGenerator::default().encode(batch, &mut self.tracker, write_options(), &mut self.context)?;
         for dictionary in dictionaries {
