@@ -22,10 +22,13 @@ import contextlib
 import os
 import queue
 import shutil
+import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +139,62 @@ def conformance_unix_path() -> Iterator[str]:
 def conformance_unix_threaded_path() -> Iterator[str]:
     with _unix_worker("unix-threaded", "--threaded") as (_, path):
         yield path
+
+
+def _stop_launched_worker(path: str) -> None:
+    """End the worker listening on *path*, found by its socket's peer credentials.
+
+    The launcher hands back only the socket path (a launched worker normally
+    outlives its launcher and leaves on its own after ``--idle-timeout``); the
+    kernel knows which process listens there. The worker removes its socket
+    file on a clean exit, which is what we wait for.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    except OSError:
+        return  # nothing listens there any more
+    finally:
+        sock.close()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10.0
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if os.path.exists(path):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def conformance_unix_launcher_path() -> Iterator[str]:
+    """Our worker started by the reference's launcher, ``vgi_rpc.launcher.launch``.
+
+    The launcher derives the socket path from a hash of the command, takes the
+    per-hash file lock, appends ``--unix PATH --idle-timeout SEC`` and waits for
+    the worker's ``UNIX:<path>`` line: the launcher worker contract end to end.
+    The command asks for ``--threaded``, as the reference's launched worker
+    (``run_server``) serves its clients concurrently.
+    """
+    from vgi_rpc.launcher import LaunchConfig, launch
+
+    state_dir = tempfile.mkdtemp(prefix="vgi-launch-")  # mode 0700, as the launcher requires
+    config = LaunchConfig(
+        worker_argv=tuple(_worker("--threaded")),
+        # Outlasts the session; the fixture stops the worker anyway.
+        idle_timeout=600.0,
+        connect_timeout=15.0,
+        worker_startup_timeout=STARTUP_TIMEOUT,
+        worker_stderr=os.path.join(state_dir, "worker.stderr"),
+        state_dir=state_dir,
+    )
+    path = launch(config)
+    try:
+        yield path
+    finally:
+        _stop_launched_worker(path)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -251,6 +310,7 @@ class Transport:
 
 _UNIX, _UNIX_DESCRIBE = _unix("conformance_unix_path")
 _UNIX_THREADED, _UNIX_THREADED_DESCRIBE = _unix("conformance_unix_threaded_path")
+_UNIX_LAUNCHER, _UNIX_LAUNCHER_DESCRIBE = _unix("conformance_unix_launcher_path")
 
 # The reference conftest's matrix, in its order.
 TRANSPORTS = [
@@ -263,11 +323,8 @@ TRANSPORTS = [
     Transport("http_externalize_always", False, _http_external_conn, _http_external_describe),
     Transport("unix", True, _UNIX, _UNIX_DESCRIBE),
     Transport("unix_threaded", True, _UNIX_THREADED, _UNIX_THREADED_DESCRIBE),
-    Transport(
-        "unix_launcher",
-        True,
-        missing="vgi_rpc.launcher worker contract (run_server flags --unix PATH --idle-timeout SEC)",
-    ),
+    # Started through the reference's launcher (vgi_rpc.launcher.launch).
+    Transport("unix_launcher", True, _UNIX_LAUNCHER, _UNIX_LAUNCHER_DESCRIBE),
     Transport("tcp", True, _tcp_conn, _tcp_describe),
 ]
 BY_NAME = {t.name: t for t in TRANSPORTS}

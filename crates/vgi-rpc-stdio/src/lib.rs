@@ -7,6 +7,7 @@
 pub mod clamped;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod idle;
 pub mod pipe_size;
 pub mod shutdown;
 mod socket_server;

@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Shared stop signal for one listener.
 #[derive(Clone)]
@@ -106,19 +107,42 @@ impl Shutdown {
     }
 }
 
-/// Wait until `fd` is readable or the shutdown token fires. Returns `false`
-/// on shutdown.
-pub(crate) fn wait_readable(fd: RawFd, shutdown: &Shutdown) -> io::Result<bool> {
+/// What ended a wait on a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The descriptor is readable.
+    Readable,
+    /// The shutdown token fired.
+    Shutdown,
+    /// The timeout passed first.
+    TimedOut,
+}
+
+/// Wait until `fd` is readable, the shutdown token fires, or `timeout`
+/// (when given) passes.
+pub(crate) fn wait_readable(fd: RawFd, shutdown: &Shutdown, timeout: Option<Duration>) -> io::Result<Wake> {
+    let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         if shutdown.is_triggered() {
-            return Ok(false);
+            return Ok(Wake::Shutdown);
         }
+        let poll_ms = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(Wake::TimedOut);
+                }
+                // Round up so a sub-millisecond remainder does not spin.
+                i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
+            }
+        };
         let mut fds = [
             libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: shutdown.wake_fd(), events: libc::POLLIN, revents: 0 },
         ];
         // SAFETY: `fds` is a valid array of two pollfd structs for the call's duration.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, poll_ms) };
         if rc < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
@@ -129,11 +153,11 @@ pub(crate) fn wait_readable(fd: RawFd, shutdown: &Shutdown) -> io::Result<bool> 
         if fds[1].revents != 0 {
             shutdown.drain_wake();
             if shutdown.is_triggered() {
-                return Ok(false);
+                return Ok(Wake::Shutdown);
             }
         }
         if fds[0].revents != 0 {
-            return Ok(true);
+            return Ok(Wake::Readable);
         }
     }
 }

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use vgi_rpc_core::{serve_connection, ConnectionInfo, Server};
 
-use crate::shutdown::{wait_readable, Shutdown};
+use crate::idle::{IdleCheck, IdleWatch};
+use crate::shutdown::{wait_readable, Shutdown, Wake};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 /// Default most connections a threaded listener serves at once.
@@ -38,11 +39,17 @@ pub struct SocketOptions {
     /// Close a connection on which no byte arrives for this long, between
     /// requests or inside one; `None` never.
     pub idle_timeout: Option<Duration>,
+    /// Stop the listener (and so the worker) after this long with no live
+    /// connection (`--idle-timeout`; the launcher's self-shutdown). Before the
+    /// first connection the wait is at least [`STARTUP_GRACE_FLOOR`]. `None`: never.
+    ///
+    /// [`STARTUP_GRACE_FLOOR`]: crate::idle::STARTUP_GRACE_FLOOR
+    pub exit_when_idle: Option<Duration>,
 }
 
 impl Default for SocketOptions {
     fn default() -> Self {
-        Self { threaded: false, max_connections: None, idle_timeout: Some(DEFAULT_IDLE_TIMEOUT) }
+        Self { threaded: false, max_connections: None, idle_timeout: Some(DEFAULT_IDLE_TIMEOUT), exit_when_idle: None }
     }
 }
 
@@ -147,7 +154,8 @@ fn serve_one_connection<C: Connection>(server: &Server, conn: C, options: Socket
     shutdown.unregister(id);
 }
 
-/// Accept and serve until `shutdown` fires; then wait for live connections.
+/// Accept and serve until `shutdown` fires (or the listener has been idle
+/// for `options.exit_when_idle`); then wait for live connections.
 pub(crate) fn accept_loop<L: Listener>(
     server: &Server,
     listener: &L,
@@ -157,6 +165,7 @@ pub(crate) fn accept_loop<L: Listener>(
     let slots = options
         .threaded
         .then(|| Arc::new(Slots { free: Mutex::new(options.effective_max_connections()), cv: Condvar::new() }));
+    let idle = Arc::new(IdleWatch::new(options.exit_when_idle));
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
     loop {
         if let Some(slots) = &slots {
@@ -164,44 +173,68 @@ pub(crate) fn accept_loop<L: Listener>(
                 break;
             }
         }
-        if !wait_readable(listener.as_raw_fd(), shutdown)? {
+        let release = || {
             if let Some(slots) = &slots {
                 slots.release();
             }
-            break;
+        };
+        let wait = match idle.check() {
+            IdleCheck::Expired => {
+                release();
+                break;
+            }
+            IdleCheck::Wait(wait) => wait,
+        };
+        match wait_readable(listener.as_raw_fd(), shutdown, wait)? {
+            Wake::Readable => {}
+            // Not necessarily idle yet (a connection may have ended meanwhile): check again.
+            Wake::TimedOut => {
+                release();
+                continue;
+            }
+            Wake::Shutdown => {
+                release();
+                break;
+            }
         }
         let conn = match listener.accept_conn() {
             Ok(c) => c,
             Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {
-                if let Some(slots) = &slots {
-                    slots.release();
-                }
+                release();
                 continue;
             }
             Err(e) => {
-                if let Some(slots) = &slots {
-                    slots.release();
-                }
+                release();
                 // Out of descriptors and similar: back off briefly, keep serving.
                 eprintln!("vgi-rpc: accept failed: {e}");
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 continue;
             }
         };
+        idle.opened();
         if options.threaded {
             workers.retain(|h| !h.is_finished());
             let server = server.clone();
             let shutdown = shutdown.clone();
             let slots = slots.clone();
-            let handle = std::thread::Builder::new().name("vgi-conn".into()).spawn(move || {
+            let idle_for_thread = idle.clone();
+            let spawned = std::thread::Builder::new().name("vgi-conn".into()).spawn(move || {
                 serve_one_connection(&server, conn, options, &shutdown);
+                idle_for_thread.closed();
                 if let Some(slots) = slots {
                     slots.release();
                 }
-            })?;
-            workers.push(handle);
+            });
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(e) => {
+                    idle.closed();
+                    return Err(e);
+                }
+            }
         } else {
             serve_one_connection(server, conn, options, shutdown);
+            idle.closed();
             if let Some(slots) = &slots {
                 slots.release();
             }

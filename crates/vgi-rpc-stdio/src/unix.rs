@@ -2,7 +2,7 @@
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::Shutdown as NetShutdown;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
@@ -56,8 +56,12 @@ pub fn bind_unix(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Serve `server` on a Unix socket at `path` until `shutdown` fires, then
-/// remove the socket file. `on_bound` runs once the socket is listening.
+/// Serve `server` on a Unix socket at `path` until `shutdown` fires (or the
+/// listener has been idle for `options.exit_when_idle`), then remove the
+/// socket file. `on_bound` runs once the socket is listening.
+///
+/// The file is removed only while it is still the socket this call bound: a
+/// launcher may already have replaced it with a newer worker's socket.
 pub fn serve_unix(
     server: &Server,
     path: &Path,
@@ -66,10 +70,14 @@ pub fn serve_unix(
     on_bound: impl FnOnce(&Path),
 ) -> io::Result<()> {
     let listener = bind_unix(path)?;
+    let bound = std::fs::symlink_metadata(path).map(|m| (m.dev(), m.ino())).ok();
     on_bound(path);
     let result = accept_loop(server, &listener, options, shutdown);
+    let still_ours = std::fs::symlink_metadata(path).map(|m| (m.dev(), m.ino())).ok() == bound && bound.is_some();
+    if still_ours {
+        let _ = std::fs::remove_file(path);
+    }
     drop(listener);
-    let _ = std::fs::remove_file(path);
     result
 }
 
