@@ -28,3 +28,6 @@ pub use config::HttpConfig;
 pub use encoding::Codec;
 pub use serve::{serve_http, serve_router, serve_router_with, termination_signal, ConnectionLimits, ServeError};
 pub use vgi_rpc_auth;
+/// The TLS library of the client's `https://` (for [`client::HttpClient::set_tls_config`]).
+#[cfg(feature = "tls")]
+pub use rustls;

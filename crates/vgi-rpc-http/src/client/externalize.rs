@@ -81,7 +81,7 @@ pub(crate) struct UploadSettings {
     /// Externalize bodies of at least this many bytes even under the
     /// server's request cap.
     pub threshold: Option<u64>,
-    /// `PUT`s through this instead of the built-in plain-http request.
+    /// `PUT`s through this instead of the client's own transport.
     pub putter: Option<Arc<dyn UploadPutter>>,
 }
 
@@ -189,16 +189,17 @@ impl HttpClient {
         Ok(pairs)
     }
 
-    /// `PUT` `body` to `url`: through the configured putter, else a plain
-    /// http request of its own.
+    /// `PUT` `body` to `url`: through the configured putter, else a request
+    /// of its own on this client's transport (https with the `tls` feature).
     fn put(&mut self, url: &str, body: Bytes) -> Result<(), CallError> {
         if let Some(putter) = &self.uploads.putter {
             return putter.put(url, &body).map_err(CallError::Upload);
         }
         let uri: Uri = url.parse().map_err(|_| upload_error(format!("bad upload URL {}", redact_url(url))))?;
-        if uri.scheme_str() != Some("http") {
+        let speaks = matches!(uri.scheme_str(), Some("http")) || (cfg!(feature = "tls") && uri.scheme_str() == Some("https"));
+        if !speaks {
             return Err(upload_error(format!(
-                "upload URL {} is not plain http: set an upload putter (HttpClient::set_upload_putter) that speaks it",
+                "upload URL {} has a scheme this client does not speak: set an upload putter (HttpClient::set_upload_putter) that speaks it",
                 redact_url(url)
             )));
         }

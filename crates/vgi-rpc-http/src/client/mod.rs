@@ -31,6 +31,7 @@ mod request;
 mod response;
 mod session;
 mod spin_io;
+mod tls;
 mod transport;
 mod unary;
 
@@ -66,7 +67,7 @@ pub const DEFAULT_PREFIX: &str = "";
 /// A blocking HTTP client for one server.
 pub struct HttpClient {
     transport: Transport,
-    /// `http://host:port` plus any path of the base URL, without a trailing `/`.
+    /// `http(s)://host:port` plus any path of the base URL, without a trailing `/`.
     origin: String,
     prefix: String,
     versions: HashMap<String, String>,
@@ -91,20 +92,26 @@ impl std::fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// A client for the server at `base_url` (`http://host:port`, optionally
-    /// with a path), using the [`DEFAULT_PREFIX`].
+    /// A client for the server at `base_url` (`http://host:port` or, with
+    /// the `tls` feature, `https://host:port`, optionally with a path), using
+    /// the [`DEFAULT_PREFIX`].
     pub fn new(base_url: &str) -> Result<Self, CallError> {
         let uri: Uri =
             base_url.trim().parse().map_err(|e| CallError::Protocol(format!("invalid base URL {base_url:?}: {e}")))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(CallError::Protocol(format!("only http:// base URLs are supported, got {base_url:?}")));
-        }
+        let scheme = match uri.scheme_str() {
+            Some("http") => "http",
+            #[cfg(feature = "tls")]
+            Some("https") => "https",
+            #[cfg(not(feature = "tls"))]
+            Some("https") => return Err(tls::https_unsupported(base_url)),
+            _ => return Err(CallError::Protocol(format!("only http:// and https:// base URLs work, got {base_url:?}"))),
+        };
         let authority =
             uri.authority().ok_or_else(|| CallError::Protocol(format!("base URL {base_url:?} names no host")))?;
         if uri.query().is_some() {
             return Err(CallError::Protocol(format!("base URL {base_url:?} must not have a query")));
         }
-        let origin = format!("http://{authority}{}", uri.path().trim_end_matches('/'));
+        let origin = format!("{scheme}://{authority}{}", uri.path().trim_end_matches('/'));
         Ok(Self {
             transport: Transport::new()?,
             origin,
@@ -152,6 +159,33 @@ impl HttpClient {
     /// whichever header names them.
     pub fn set_accept_encoding(&mut self, value: Option<String>) {
         self.accept_encoding = value;
+    }
+
+    /// Over `https://`, trust the certificates in `pem` (one or more
+    /// `CERTIFICATE` blocks) besides the system's roots; returns how many.
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificates_pem(&mut self, pem: &[u8]) -> Result<usize, CallError> {
+        self.transport.tls_mut().add_roots_pem(pem)
+    }
+
+    /// Over `https://`, trust the system's root certificates (the default) or only the added ones.
+    #[cfg(feature = "tls")]
+    pub fn use_system_root_certificates(&mut self, yes: bool) {
+        self.transport.tls_mut().use_system_roots(yes);
+    }
+
+    /// Over `https://`, present this certificate chain (leaf first) and key
+    /// when the server asks for a client certificate (mutual TLS).
+    #[cfg(feature = "tls")]
+    pub fn set_client_certificate_pem(&mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<(), CallError> {
+        self.transport.tls_mut().set_identity_pem(chain_pem, key_pem)
+    }
+
+    /// Over `https://`, use this rustls configuration as given (its ALPN
+    /// becomes `http/1.1`), in place of the one built from the settings above.
+    #[cfg(feature = "tls")]
+    pub fn set_tls_config(&mut self, config: Arc<rustls::ClientConfig>) {
+        self.transport.tls_mut().set_config(config);
     }
 
     /// Fail a request that takes longer than `timeout` (default: no limit).
@@ -287,7 +321,7 @@ impl HttpClient {
 
     /// `PUT` uploads through `putter` (e.g. one that speaks https, as
     /// presigned object-store URLs need); without one, uploads go over this
-    /// client's own plain-http transport.
+    /// client's own transport (http, and https with the `tls` feature).
     pub fn set_upload_putter(&mut self, putter: Arc<dyn UploadPutter>) {
         self.uploads.putter = Some(putter);
     }

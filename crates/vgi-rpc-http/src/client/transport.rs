@@ -1,8 +1,8 @@
 //! The blocking HTTP/1.1 transport under [`super::HttpClient`]: one
 //! current-thread tokio runtime driving one keep-alive hyper connection
-//! (calls are lockstep, so a pool would only add hand-offs), reconnecting
-//! when the server closed it, with an optional per-request timeout and a cap
-//! on response bodies. One-off requests elsewhere (the `PUT` of the
+//! (calls are lockstep, so a pool would only add hand-offs), plain or over
+//! TLS ([`super::tls`]), reconnecting when the server closed it, with an
+//! optional per-request timeout and a cap on response bodies. One-off requests elsewhere (the `PUT` of the
 //! upload-URL flow, to the storage host) use a connection of their own and
 //! leave the kept one alone.
 
@@ -19,6 +19,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
 use super::spin_io::{SpinStream, REQUEST_PENDING};
+use super::tls::TlsSettings;
 use vgi_rpc_core::wire::pointer::redact_url;
 use vgi_rpc_core::wire::WireError;
 use vgi_rpc_core::CallError;
@@ -31,28 +32,85 @@ pub(crate) struct RawResponse {
     pub body: Bytes,
 }
 
-/// The kept-alive connection, the `host:port` it goes to, and its spin state.
+/// The kept-alive connection, the `scheme://host:port` it goes to, and its spin state.
 type Connection = (String, SendRequest<Full<Bytes>>, Arc<AtomicU8>);
+
+/// Where a request goes: the host, the port, and whether over TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    tls: bool,
+    /// As the URI writes it (an IPv6 literal keeps its brackets).
+    host: String,
+    port: u16,
+    /// Whether the URI wrote the port (the `Host` header then carries it).
+    explicit_port: bool,
+}
+
+impl Target {
+    /// The target of an `http://` or `https://` URI (ports 80 and 443 when absent).
+    fn of(uri: &Uri) -> Result<Self, CallError> {
+        let tls = match uri.scheme_str() {
+            Some("http") | None => false,
+            Some("https") => true,
+            Some(other) => {
+                return Err(CallError::Protocol(format!("this transport speaks http and https, not {other}://")))
+            }
+        };
+        let host = uri.host().ok_or_else(|| CallError::Protocol(format!("{uri} names no host")))?.to_owned();
+        let port = uri.port_u16();
+        Ok(Self { tls, port: port.unwrap_or(if tls { 443 } else { 80 }), explicit_port: port.is_some(), host })
+    }
+
+    /// The `Host` header: as the URI wrote it, for signed (presigned) URLs.
+    fn host_header(&self) -> String {
+        if self.explicit_port {
+            self.authority()
+        } else {
+            self.host.clone()
+        }
+    }
+
+    /// `host:port`, to connect to and for the `Host` header.
+    fn authority(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// What identifies the kept connection.
+    fn key(&self) -> String {
+        format!("{}://{}:{}", if self.tls { "https" } else { "http" }, self.host, self.port)
+    }
+}
 
 /// A blocking POST-only HTTP client.
 pub(crate) struct Transport {
     runtime: tokio::runtime::Runtime,
     connection: Mutex<Option<Connection>>,
     timeout: Option<Duration>,
+    tls: TlsSettings,
 }
 
 impl Transport {
     /// A transport with its own runtime and no connection yet.
     pub fn new() -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        Ok(Self { runtime, connection: Mutex::new(None), timeout: None })
+        Ok(Self { runtime, connection: Mutex::new(None), timeout: None, tls: TlsSettings::default() })
     }
 
-    /// The kept-alive connection to `authority` if it is still usable, else a new one.
+    /// The TLS settings of `https://` connections; changing them drops the kept connection.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub fn tls_mut(&mut self) -> &mut TlsSettings {
+        match self.connection.get_mut() {
+            Ok(slot) => *slot = None,
+            Err(poisoned) => *poisoned.into_inner() = None,
+        }
+        &mut self.tls
+    }
+
+    /// The kept-alive connection to `target` if it is still usable, else a new one.
     async fn connection(
         &self,
         uri: &Uri,
-        authority: &str,
+        target: &Target,
     ) -> Result<(SendRequest<Full<Bytes>>, Arc<AtomicU8>), CallError> {
         let kept = match self.connection.lock() {
             Ok(mut slot) => slot.take(),
@@ -67,29 +125,62 @@ impl Transport {
             // it run (block_on polls this future before queued tasks).
             tokio::task::yield_now().await;
             tokio::task::yield_now().await;
-            if to == authority && !sender.is_closed() && sender.ready().await.is_ok() {
+            if to == target.key() && !sender.is_closed() && sender.ready().await.is_ok() {
                 return Ok((sender, spin));
             }
         }
-        self.connect(uri, authority).await
+        self.connect(uri, target).await
     }
 
-    /// A new connection to `authority`.
+    /// A new connection to `target`.
     async fn connect(
         &self,
         uri: &Uri,
-        authority: &str,
+        target: &Target,
     ) -> Result<(SendRequest<Full<Bytes>>, Arc<AtomicU8>), CallError> {
-        let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| io_failure(uri, e))?;
+        let stream = tokio::net::TcpStream::connect(target.authority()).await.map_err(|e| io_failure(uri, e))?;
         stream.set_nodelay(true).map_err(|e| io_failure(uri, e))?;
         let spin = Arc::new(AtomicU8::new(0));
-        let io = TokioIo::new(SpinStream::new(stream, spin.clone()));
-        let (sender, connection) = http1::handshake(io).await.map_err(|e| io_failure(uri, e))?;
-        // The connection runs whenever this runtime does (during each call).
+        let stream = SpinStream::new(stream, spin.clone());
+        let sender = if target.tls {
+            self.handshake_tls(uri, target, stream).await?
+        } else {
+            self.handshake(uri, stream).await?
+        };
+        Ok((sender, spin))
+    }
+
+    /// HTTP/1.1 over `io`; the connection runs whenever this runtime does (during each call).
+    async fn handshake<I>(&self, uri: &Uri, io: I) -> Result<SendRequest<Full<Bytes>>, CallError>
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, connection) = http1::handshake(TokioIo::new(io)).await.map_err(|e| io_failure(uri, e))?;
         self.runtime.spawn(async move {
             let _ = connection.await;
         });
-        Ok((sender, spin))
+        Ok(sender)
+    }
+
+    #[cfg(feature = "tls")]
+    async fn handshake_tls(
+        &self,
+        uri: &Uri,
+        target: &Target,
+        stream: SpinStream,
+    ) -> Result<SendRequest<Full<Bytes>>, CallError> {
+        let stream = self.tls.connect(&target.host, stream).await?;
+        self.handshake(uri, stream).await
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn handshake_tls(
+        &self,
+        uri: &Uri,
+        _target: &Target,
+        _stream: SpinStream,
+    ) -> Result<SendRequest<Full<Bytes>>, CallError> {
+        Err(super::tls::https_unsupported(&redact_url(&uri.to_string())))
     }
 
     /// Keep `sender` for the next call.
@@ -145,8 +236,8 @@ impl Transport {
             .body(Full::new(body))
             .map_err(|e| CallError::Protocol(format!("cannot build a request to {uri}: {e}")))?;
         *request.headers_mut() = headers;
-        let authority = authority_of(&uri)?;
-        if let Ok(host) = http::HeaderValue::from_str(&authority) {
+        let target = Target::of(&uri)?;
+        if let Ok(host) = http::HeaderValue::from_str(&target.host_header()) {
             request.headers_mut().entry(http::header::HOST).or_insert(host);
         }
         // A connection-level client sends the target as given: use origin form.
@@ -157,7 +248,7 @@ impl Transport {
         }
         let exchange = async {
             let (mut sender, spin) =
-                if reuse { self.connection(&uri, &authority).await? } else { self.connect(&uri, &authority).await? };
+                if reuse { self.connection(&uri, &target).await? } else { self.connect(&uri, &target).await? };
             spin.store(REQUEST_PENDING, Ordering::Relaxed);
             let response = sender.send_request(request).await.map_err(|e| io_failure(&uri, e))?;
             let (parts, body) = response.into_parts();
@@ -174,7 +265,7 @@ impl Transport {
                     .get(http::header::CONNECTION)
                     .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
             if reuse && !closing {
-                self.keep((authority.clone(), sender, spin));
+                self.keep((target.key(), sender, spin));
             }
             Ok::<_, CallError>(RawResponse { status: parts.status, headers: parts.headers, body: bytes })
         };
@@ -206,18 +297,6 @@ impl Transport {
             Err(panic) => std::panic::resume_unwind(panic),
         })
     }
-}
-
-/// `host:port` of an `http://` URI (port 80 when absent).
-fn authority_of(uri: &Uri) -> Result<String, CallError> {
-    if uri.scheme_str().is_some_and(|s| s != "http") {
-        return Err(CallError::Protocol(format!(
-            "this transport speaks plain http only, not {}://",
-            uri.scheme_str().unwrap_or_default()
-        )));
-    }
-    let host = uri.host().ok_or_else(|| CallError::Protocol(format!("{uri} names no host")))?;
-    Ok(format!("{host}:{}", uri.port_u16().unwrap_or(80)))
 }
 
 fn io_failure(uri: &Uri, e: impl std::fmt::Display) -> CallError {
