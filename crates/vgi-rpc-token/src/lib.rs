@@ -12,11 +12,13 @@
 
 pub mod codec;
 pub mod error;
+pub mod grant;
 pub mod keyring;
 pub mod seal;
 pub mod tokens;
 
 pub use error::TokenError;
+pub use grant::{GrantClaims, GrantError, GrantKeys, GrantRequest};
 pub use keyring::{Key, Keyring};
 pub use seal::{Identity, Sealer, TokenKind};
 pub use tokens::{CallToken, CursorToken};
