@@ -37,6 +37,7 @@ pub mod state_codec;
 pub mod stateless;
 pub mod stream;
 pub(crate) mod turn;
+pub mod typed;
 pub mod type_tokens;
 
 pub use access_log::AccessLog;

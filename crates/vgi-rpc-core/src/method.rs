@@ -85,6 +85,7 @@ pub struct MethodDef {
     header: Option<Arc<EncodedSchema>>,
     defaults: Vec<(String, serde_json::Value)>,
     doc: String,
+    param_docs: Vec<(String, String)>,
     idempotency: Idempotency,
     deprecated: Option<String>,
     handler: Handler,
@@ -107,6 +108,7 @@ impl MethodDef {
             header: None,
             defaults: Vec::new(),
             doc: String::new(),
+            param_docs: Vec::new(),
             idempotency: Idempotency::Unknown,
             deprecated: None,
             state_decoder: None,
@@ -145,6 +147,10 @@ impl MethodDef {
     pub fn doc(&self) -> &str {
         &self.doc
     }
+    /// Documentation of each documented parameter, in declaration order.
+    pub fn param_docs(&self) -> &[(String, String)] {
+        &self.param_docs
+    }
     /// Retry safety.
     pub fn idempotency(&self) -> Idempotency {
         self.idempotency
@@ -171,6 +177,7 @@ pub struct MethodBuilder {
     header: Option<SchemaRef>,
     defaults: Vec<(String, serde_json::Value)>,
     doc: String,
+    param_docs: Vec<(String, String)>,
     idempotency: Idempotency,
     deprecated: Option<String>,
     state_decoder: Option<StateDecoder>,
@@ -213,6 +220,12 @@ impl MethodBuilder {
         self
     }
 
+    /// Document parameter `name`.
+    pub fn param_doc(mut self, name: impl Into<String>, doc: impl Into<String>) -> Self {
+        self.param_docs.push((name.into(), doc.into()));
+        self
+    }
+
     /// Retry safety.
     pub fn idempotency(mut self, idempotency: Idempotency) -> Self {
         self.idempotency = idempotency;
@@ -249,6 +262,7 @@ impl MethodBuilder {
             header: self.header.map(|h| Arc::new(EncodedSchema::new(h))),
             defaults: self.defaults,
             doc: self.doc,
+            param_docs: self.param_docs,
             idempotency: self.idempotency,
             deprecated: self.deprecated,
             handler,

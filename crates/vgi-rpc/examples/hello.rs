@@ -1,53 +1,106 @@
-//! A small hello service served on stdin/stdout.
+//! A small hello service served on stdin/stdout, written on the typed layer.
 //!
 //! ```text
 //! cargo run -p vgi-rpc --example hello
 //! ```
-//! Protocol `hello.v1`, methods `greet(name: utf8) -> utf8` and
-//! `count(n: int64)`, a producer of `n` one-row batches.
+//! Protocol `hello.v1`: `greet(name) -> str`, `count(n)` (a producer of
+//! `n` one-row batches) and `scale(factor)` (an exchange multiplying each
+//! input value). The generated `HelloClient` calls it over any transport
+//! (see `tests/hello.rs`).
 
-use std::sync::Arc;
+use serde::{Deserialize, Serialize};
+use vgi_rpc::typed::{Exchange, Input, Producer, Rows, RpcResult};
+use vgi_rpc::{CallContext, Row, Server};
 
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
-use vgi_rpc::core::wire::EncodedSchema;
-use vgi_rpc::{CallContext, MethodDef, OutputCollector, ProducerState, Protocol, RpcError, Server, StreamResult};
-
-struct Counter {
-    next: i64,
-    end: i64,
-    schema: Arc<Schema>,
+/// One counted number.
+#[derive(Row, Debug, Clone, PartialEq)]
+pub struct Count {
+    /// The number.
+    pub i: i64,
 }
 
-impl ProducerState for Counter {
-    fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
+/// One value of the `scale` exchange (input and output).
+#[derive(Row, Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The value.
+    pub x: f64,
+}
+
+/// The state of `count`: resumable on any worker (serde).
+#[derive(Serialize, Deserialize)]
+pub struct Counter {
+    next: i64,
+    end: i64,
+}
+
+impl Producer for Counter {
+    type Row = Count;
+
+    fn produce(&mut self, out: &mut Rows<'_, Count>, _ctx: &CallContext) -> RpcResult<()> {
         if self.next >= self.end {
             return out.finish();
         }
-        let batch = RecordBatch::try_new(self.schema.clone(), vec![Arc::new(Int64Array::from(vec![self.next]))])?;
+        out.emit(vec![Count { i: self.next }])?;
         self.next += 1;
-        out.emit(batch)
+        Ok(())
     }
 }
 
+/// The state of `scale`.
+#[derive(Serialize, Deserialize)]
+pub struct Scaler {
+    factor: f64,
+}
+
+impl Exchange for Scaler {
+    type Input = Sample;
+    type Output = Sample;
+
+    fn exchange(&mut self, input: Input<Sample>, out: &mut Rows<'_, Sample>, _ctx: &CallContext) -> RpcResult<()> {
+        out.emit(input.rows.into_iter().map(|s| Sample { x: s.x * self.factor }).collect())
+    }
+}
+
+/// The hello protocol.
+#[vgi_rpc::service(protocol = "hello.v1", version = "1.0.0")]
+pub trait Hello {
+    /// Say hello.
+    fn greet(&self, name: String) -> RpcResult<String>;
+
+    /// Count from 0 to n-1.
+    #[vgi(producer)]
+    fn count(&self, #[vgi(doc = "How many numbers.")] n: i64) -> RpcResult<Counter>;
+
+    /// Multiply every input value by `factor`.
+    #[vgi(exchange)]
+    fn scale(&self, #[vgi(default = 2.0)] factor: f64) -> RpcResult<Scaler>;
+}
+
+/// The implementation.
+pub struct HelloService;
+
+impl Hello for HelloService {
+    fn greet(&self, name: String) -> RpcResult<String> {
+        Ok(format!("Hello, {name}!"))
+    }
+
+    fn count(&self, n: i64) -> RpcResult<Counter> {
+        Ok(Counter { next: 0, end: n })
+    }
+
+    fn scale(&self, factor: f64) -> RpcResult<Scaler> {
+        Ok(Scaler { factor })
+    }
+}
+
+/// The server hosting `hello.v1`.
+pub fn server() -> Server {
+    Server::builder().protocol(hello_protocol(HelloService)).build().expect("the hello protocol is valid")
+}
+
+#[allow(dead_code)]
 fn main() {
-    let greet = MethodDef::builder("greet")
-        .param("name", DataType::Utf8, false)
-        .returns(DataType::Utf8, false)
-        .doc("Say hello.")
-        .unary(|p, _| Ok(Some(Arc::new(StringArray::from(vec![format!("Hello, {}!", p.str("name")?)])) as ArrayRef)));
-    let schema = Arc::new(Schema::new(vec![Field::new("i", DataType::Int64, false)]));
-    let encoded = Arc::new(EncodedSchema::new(schema.clone()));
-    let count = MethodDef::builder("count").param("n", DataType::Int64, false).doc("Count from 0 to n-1.").producer(
-        move |p, _| {
-            Ok(StreamResult::producer(encoded.clone(), Counter { next: 0, end: p.i64("n")?, schema: schema.clone() }))
-        },
-    );
-    let server = Server::builder()
-        .protocol(Protocol::new("hello.v1").version("1.0.0").method(greet).method(count))
-        .build()
-        .expect("the hello protocol is valid");
-    if let Err(e) = vgi_rpc::stdio::serve_stdio(&server) {
+    if let Err(e) = vgi_rpc::stdio::serve_stdio(&server()) {
         eprintln!("hello: {e}");
         std::process::exit(1);
     }

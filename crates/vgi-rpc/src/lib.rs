@@ -5,6 +5,7 @@
 //! | feature | brings in |
 //! |---|---|
 //! | (always) | [`wire`] (Arrow IPC framing, metadata keys, batch formats) and [`core`] (protocols, dispatch, serve loop, client) |
+//! | `macros` (default) | `#[derive(Params)]`, `#[derive(Row)]` and `#[vgi_rpc::service]` over [`typed`] |
 //! | `stdio` (default) | [`stdio`]: stdin/stdout serving, subprocess client, Unix and TCP sockets |
 //! | `cli` | `stdio::cli`: the transport flags worker binaries share (clap) |
 //! | `token` | [`token`]: sealed call / cursor stream-state tokens |
@@ -14,7 +15,11 @@
 //! | `storage-object`, `storage-s3`, `storage-gcs`, `storage-azure` | `storage::object`: `ObjectStorage` on `object_store` (local directories, S3, GCS, Azure; docs/external-storage.md) |
 
 pub use vgi_rpc_core as core;
+pub use vgi_rpc_core::typed;
 pub use vgi_rpc_wire as wire;
+
+#[cfg(feature = "macros")]
+pub use vgi_rpc_macros::{service, Params, Row};
 
 #[cfg(feature = "stdio")]
 pub use vgi_rpc_stdio as stdio;

@@ -29,6 +29,7 @@ mod init;
 mod producer;
 mod request;
 mod response;
+mod rpc_client;
 mod session;
 mod spin_io;
 mod tls;

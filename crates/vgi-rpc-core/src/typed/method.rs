@@ -1,0 +1,144 @@
+//! Typed method registration on the dynamic [`MethodBuilder`]: parameters
+//! from a [`MethodParams`] struct, results from Rust types, stream output
+//! schemas encoded once when the method is built, and the state codec of
+//! typed streams registered by construction.
+
+use std::sync::Arc;
+
+use arrow_array::ArrayRef;
+use arrow_schema::DataType;
+use vgi_rpc_wire::EncodedSchema;
+
+use super::client::decode_error;
+use super::state::{ExchangeAdapter, ProducerAdapter};
+use super::{ArrowType, Exchange, MethodParams, Producer, Row};
+use crate::client::{CallError, UnaryResponse};
+use crate::method::MethodBuilder;
+use crate::state_codec::decode_state;
+use crate::stream::{StreamResult, StreamState};
+use crate::{CallContext, MethodDef, RpcError};
+
+/// What a typed unary method returns: any [`ArrowType`] (a `result`
+/// column) or `()` (void).
+pub trait UnaryReturn: Sized {
+    /// The `result` column's type and nullability; `None` for void.
+    fn result_type() -> Option<(DataType, bool)>;
+    /// The one-row result column (server side).
+    fn into_result(self) -> Result<Option<ArrayRef>, RpcError>;
+    /// Read the value back from a response (client side).
+    fn from_response(response: &UnaryResponse) -> Result<Self, CallError>;
+}
+
+impl<T: ArrowType> UnaryReturn for T {
+    fn result_type() -> Option<(DataType, bool)> {
+        Some((T::data_type(), T::nullable()))
+    }
+    fn into_result(self) -> Result<Option<ArrayRef>, RpcError> {
+        T::into_array(vec![self]).map(Some)
+    }
+    fn from_response(response: &UnaryResponse) -> Result<Self, CallError> {
+        let column = response.value().ok_or_else(|| CallError::Protocol("the response has no result column".into()))?;
+        match T::value_at(column.as_ref(), 0) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(CallError::Protocol("the result is null for a non-optional return type".into())),
+            Err(e) => Err(decode_error("result", e)),
+        }
+    }
+}
+
+impl UnaryReturn for () {
+    fn result_type() -> Option<(DataType, bool)> {
+        None
+    }
+    fn into_result(self) -> Result<Option<ArrayRef>, RpcError> {
+        Ok(None)
+    }
+    fn from_response(_: &UnaryResponse) -> Result<Self, CallError> {
+        Ok(())
+    }
+}
+
+impl MethodBuilder {
+    /// Declare the parameters of `P`: columns, defaults and docs.
+    pub fn params_of<P: MethodParams>(mut self) -> Self {
+        let defaults = P::defaults();
+        for field in P::schema().fields() {
+            match defaults.iter().find(|(name, _)| name == field.name()) {
+                Some((_, value)) => {
+                    self =
+                        self.param_default(field.name(), field.data_type().clone(), field.is_nullable(), value.clone())
+                }
+                None => self = self.param(field.name(), field.data_type().clone(), field.is_nullable()),
+            }
+        }
+        for (name, doc) in P::docs() {
+            self = self.param_doc(name, doc);
+        }
+        self
+    }
+
+    /// Finish as a typed unary method: `f` gets the parameters as `P` and
+    /// returns an `R` (declared as the `result` column).
+    ///
+    /// ```
+    /// use vgi_rpc_core::{CallContext, MethodDef, RpcError};
+    ///
+    /// let square = MethodDef::builder("square")
+    ///     .doc("Square a number.")
+    ///     .typed_unary(|(): (), _ctx: &CallContext| -> Result<i64, RpcError> { Ok(49) });
+    /// assert!(square.has_return());
+    /// assert_eq!(square.result_schema().schema().field(0).name(), "result");
+    /// ```
+    pub fn typed_unary<P, R, F>(self, f: F) -> MethodDef
+    where
+        P: MethodParams,
+        R: UnaryReturn,
+        F: Fn(P, &CallContext) -> Result<R, RpcError> + Send + Sync + 'static,
+    {
+        let builder = self.params_of::<P>();
+        let builder = match R::result_type() {
+            Some((data_type, nullable)) => builder.returns(data_type, nullable),
+            None => builder,
+        };
+        builder.unary(move |p, ctx| f(P::from_params(p)?, ctx)?.into_result())
+    }
+
+    /// Finish as a typed producer stream: `f` builds the state, whose rows
+    /// are `S::Row`; the output schema is encoded now, and the state's serde
+    /// codec is registered so HTTP can resume it on any worker.
+    pub fn typed_producer<P, S, F>(self, f: F) -> MethodDef
+    where
+        P: MethodParams,
+        S: Producer,
+        F: Fn(P, &CallContext) -> Result<S, RpcError> + Send + Sync + 'static,
+    {
+        let schema = Arc::new(EncodedSchema::new(S::Row::schema()));
+        self.params_of::<P>()
+            .state_decoder(|bytes| Ok(StreamState::Producer(Box::new(ProducerAdapter(decode_state::<S>(bytes)?)))))
+            .producer(move |p, ctx| {
+                Ok(StreamResult::producer(schema.clone(), ProducerAdapter(f(P::from_params(p)?, ctx)?)))
+            })
+    }
+
+    /// Finish as a typed exchange stream: input rows `S::Input`, output rows
+    /// `S::Output`; schemas are encoded now and the state codec registered.
+    pub fn typed_exchange<P, S, F>(self, f: F) -> MethodDef
+    where
+        P: MethodParams,
+        S: Exchange,
+        F: Fn(P, &CallContext) -> Result<S, RpcError> + Send + Sync + 'static,
+    {
+        let schema = Arc::new(EncodedSchema::new(S::Output::schema()));
+        self.params_of::<P>()
+            .state_decoder(|bytes| {
+                Ok(StreamState::Exchange {
+                    input_schema: S::Input::schema(),
+                    state: Box::new(ExchangeAdapter(decode_state::<S>(bytes)?)),
+                })
+            })
+            .exchange(move |p, ctx| {
+                let state = ExchangeAdapter(f(P::from_params(p)?, ctx)?);
+                Ok(StreamResult::exchange(schema.clone(), S::Input::schema(), state))
+            })
+    }
+}

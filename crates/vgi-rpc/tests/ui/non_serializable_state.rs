@@ -1,0 +1,15 @@
+use vgi_rpc::typed::{Producer, Rows, RpcResult, Value};
+use vgi_rpc::CallContext;
+
+pub struct Counter {
+    file: std::fs::File,
+}
+
+impl Producer for Counter {
+    type Row = Value<i64>;
+    fn produce(&mut self, out: &mut Rows<'_, Value<i64>>, _ctx: &CallContext) -> RpcResult<()> {
+        out.finish()
+    }
+}
+
+fn main() {}
