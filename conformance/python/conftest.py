@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import pytest
 
@@ -549,6 +549,68 @@ def proof_worker_factory() -> Iterator[Callable[..., Any]]:
             yield ProofWorker(port=port, prefix="/vgi", config=config)
 
     yield spawn
+
+
+# ---------------------------------------------------------------------------
+# Transport lifecycle: serve-start hook and the transport kind handlers see
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="class")
+def conformance_http_serve_start_fail_once_port() -> Iterator[int]:
+    """A worker whose first serve-start notification fails (``--fail-serve-start-once``).
+
+    Readiness is its ``PORT:`` line only: any HTTP request, a health check
+    included, could be the one that consumes the injected failure.
+    """
+    with _http_worker("--fail-serve-start-once") as port:
+        yield port
+
+
+class TransportKindProbe(Protocol):
+    """``conformance.TransportKind.v1``, hosted by workers started with ``--transport-kind-probe``."""
+
+    protocol_name: ClassVar[str] = "conformance.TransportKind.v1"
+
+    def report_transport_kind(self) -> str:
+        """The transport kind the worker's handler saw for this call."""
+        ...
+
+
+def _kind_over_pipe() -> str:
+    with connect(TransportKindProbe, _worker("--transport-kind-probe")) as proxy:
+        return str(proxy.report_transport_kind())
+
+
+def _kind_over_unix() -> str:
+    with _unix_worker("kind", "--transport-kind-probe") as (_, path):
+        with unix_connect(TransportKindProbe, path) as proxy:
+            return str(proxy.report_transport_kind())
+
+
+def _kind_over_tcp() -> str:
+    with _tcp_worker("--transport-kind-probe") as (_, (host, port)):
+        with tcp_connect(TransportKindProbe, host, port) as proxy:
+            return str(proxy.report_transport_kind())
+
+
+def _kind_over_http() -> str:
+    with _http_worker("--transport-kind-probe") as port:
+        with http_connect(TransportKindProbe, f"http://127.0.0.1:{port}") as proxy:
+            return str(proxy.report_transport_kind())
+
+
+@pytest.fixture(scope="session")
+def conformance_transport_kind_probes() -> tuple[tuple[str, Callable[[], str]], ...]:
+    """One probe per transport the worker serves: each starts its own worker
+    with ``--transport-kind-probe``, asks over that transport which kind the
+    handler's call context reports, and stops the worker."""
+    return (
+        ("pipe", _kind_over_pipe),
+        ("http", _kind_over_http),
+        ("tcp", _kind_over_tcp),
+        ("unix", _kind_over_unix),
+    )
 
 
 # ---------------------------------------------------------------------------

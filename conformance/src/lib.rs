@@ -8,6 +8,7 @@
 pub mod auth_fixture;
 pub mod methods;
 pub mod soak;
+pub mod transport_probe;
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
@@ -28,6 +29,10 @@ pub struct ConformanceOptions {
     pub quotas: vgi_rpc::core::QuotaSettings,
     /// External storage for oversized output and request pointers (default: none).
     pub externalization: Option<vgi_rpc::core::Externalization>,
+    /// Host `conformance.TransportKind.v1` (see [`transport_probe`]).
+    pub transport_kind_probe: bool,
+    /// Fail the first serve-start notification (see [`transport_probe`]).
+    pub fail_serve_start_once: bool,
 }
 
 /// Why the conformance server could not be built.
@@ -58,6 +63,12 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
         .reflection(options.describe)
         .quotas(options.quotas.clone())
         .map_err(BuildError::Quotas)?;
+    if options.transport_kind_probe {
+        builder = builder.protocol(transport_probe::transport_kind_protocol());
+    }
+    if options.fail_serve_start_once {
+        builder = builder.on_serve_start(transport_probe::fail_serve_start_once());
+    }
     if let Some(policy) = &options.externalization {
         builder = builder.externalization(policy.clone());
     }

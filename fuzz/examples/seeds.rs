@@ -222,7 +222,7 @@ fn record_pipe(session: impl FnOnce(&mut PipeClient)) -> Vec<u8> {
 }
 
 fn conn() -> ConnectionInfo {
-    ConnectionInfo { auth: Arc::new(AuthContext::authenticated("bearer", "fuzzer")), remote_addr: None }
+    ConnectionInfo { auth: Arc::new(AuthContext::authenticated("bearer", "fuzzer")), ..Default::default() }
 }
 
 fn pipe_sessions() -> Vec<(&'static str, Vec<u8>)> {

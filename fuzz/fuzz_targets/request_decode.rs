@@ -52,7 +52,7 @@ fn wire_only(body: &[u8]) {
 fuzz_target!(init: vgi_rpc_fuzz::let_arrow_panics_unwind(), |data: &[u8]| {
     let [mode, pick, body @ ..] = data else { return };
     let server = vgi_rpc_fuzz::server();
-    let conn = ConnectionInfo { auth: std::sync::Arc::new(AuthContext::authenticated("bearer", "fuzzer")), remote_addr: None };
+    let conn = ConnectionInfo { auth: std::sync::Arc::new(AuthContext::authenticated("bearer", "fuzzer")), ..Default::default() };
     let route = match mode % 5 {
         0 => {
             let mut r = body;

@@ -78,6 +78,14 @@ struct Args {
     /// other host (a test-only redirect-hop validation affordance).
     #[arg(long)]
     reject_localhost_redirects: bool,
+    /// Also host conformance.TransportKind.v1, whose report_transport_kind
+    /// answers the transport kind a call arrived on (a test affordance).
+    #[arg(long)]
+    transport_kind_probe: bool,
+    /// Test-only: fail the first serve-start notification, then accept its
+    /// retry (HTTP answers that first request with 500).
+    #[arg(long)]
+    fail_serve_start_once: bool,
 }
 
 /// The fetch limits the storage flags set, with `policy`.
@@ -174,6 +182,8 @@ fn main() -> ExitCode {
             Ok(e) => e,
             Err(e) => return fail(&e),
         },
+        transport_kind_probe: args.transport_kind_probe,
+        fail_serve_start_once: args.fail_serve_start_once,
     };
     let server = match build_server(&options) {
         Ok(s) => s,

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use vgi_rpc_wire::log::LogMessage;
 use vgi_rpc_wire::{ExternalPointer, LogLevel, Metadata};
 
-use crate::{AuthContext, Externalization};
+use crate::{AuthContext, Externalization, TransportKind};
 
 /// Per-call (for streams, per-turn) context handed to every handler.
 #[derive(Debug)]
@@ -19,6 +19,8 @@ pub struct CallContext {
     logs: Mutex<Vec<LogMessage>>,
     external: Option<Externalization>,
     pointer_reply: Mutex<Option<ExternalPointer>>,
+    transport: Option<TransportKind>,
+    remote_addr: Option<Arc<str>>,
 }
 
 impl CallContext {
@@ -41,7 +43,27 @@ impl CallContext {
             logs: Mutex::new(Vec::new()),
             external: None,
             pointer_reply: Mutex::new(None),
+            transport: None,
+            remote_addr: None,
         }
+    }
+
+    /// Record the transport the call arrived on and the peer's address.
+    pub fn with_transport(mut self, kind: Option<TransportKind>, remote_addr: Option<&str>) -> Self {
+        self.transport = kind;
+        self.remote_addr = remote_addr.map(Arc::from);
+        self
+    }
+
+    /// The transport this call arrived on (`None` when the transport did not say).
+    pub fn transport_kind(&self) -> Option<TransportKind> {
+        self.transport
+    }
+
+    /// The peer's address as the transport reports it (`ip:port` for TCP and
+    /// HTTP, `"unix"` for a Unix socket), when it has one.
+    pub fn remote_addr(&self) -> Option<&str> {
+        self.remote_addr.as_deref()
     }
 
     /// Give handlers the server's external storage policy.
@@ -142,5 +164,6 @@ impl CallContext {
             request_metadata,
         )
         .with_externalization(self.external.clone())
+        .with_transport(self.transport, self.remote_addr.as_deref())
     }
 }

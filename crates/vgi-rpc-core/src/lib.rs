@@ -36,6 +36,7 @@ pub mod server;
 pub mod state_codec;
 pub mod stateless;
 pub mod stream;
+pub mod transport;
 pub(crate) mod turn;
 pub mod typed;
 pub mod type_tokens;
@@ -56,6 +57,7 @@ pub use quota::{QuotaExceeded, QuotaSettings, Quotas};
 pub use serve_loop::{serve_connection, ConnectionInfo};
 pub use server::{Server, ServerBuilder};
 pub use stream::{ExchangeState, HeaderBatch, InputBatch, ProducerState, StreamResult, StreamState};
+pub use transport::{ServeStartHook, TransportKind};
 
 pub use vgi_rpc_wire as wire;
 pub use vgi_rpc_wire::{ErrorCode, LogLevel, Metadata, RemoteError};

@@ -34,6 +34,8 @@ pub struct ConnectionInfo {
     pub auth: Arc<AuthContext>,
     /// The peer's address, when the transport has one.
     pub remote_addr: Option<String>,
+    /// The transport serving the connection, when the transport says.
+    pub kind: Option<crate::TransportKind>,
 }
 
 /// Serve requests from `r`, answering on `w`, until the peer closes the
@@ -255,7 +257,8 @@ impl Session<'_> {
             self.conn.auth.clone(),
             req.metadata.clone(),
         )
-        .with_externalization(server.externalization().cloned());
+        .with_externalization(server.externalization().cloned())
+        .with_transport(self.conn.kind, self.conn.remote_addr.as_deref());
         let params = Params::new(&req.batch);
         let outcome = match def.handler() {
             Handler::Unary(f) => {

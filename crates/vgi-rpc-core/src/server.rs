@@ -11,6 +11,7 @@ use crate::ids::{new_server_id, RequestIds};
 use crate::protocol::RegistryError;
 use crate::quota::{QuotaPolicy, QuotaSettings, QuotaSettingsError, Quotas};
 use crate::reflection::{reflection_protocol, REFLECTION_PROTOCOL};
+use crate::transport::{ServeStart, ServeStartHook, TransportKind};
 use crate::{Clock, DispatchHook, Protocol, SystemClock};
 
 /// Builds a [`Server`]. Protocols can only be added here, so the hosted set
@@ -27,6 +28,7 @@ pub struct ServerBuilder {
     request_ids: Option<RequestIds>,
     quotas: QuotaPolicy,
     externalization: Option<Externalization>,
+    serve_start: Vec<ServeStartHook>,
 }
 
 impl Default for ServerBuilder {
@@ -43,6 +45,7 @@ impl Default for ServerBuilder {
             request_ids: None,
             quotas: QuotaPolicy::default(),
             externalization: None,
+            serve_start: Vec::new(),
         }
     }
 }
@@ -118,6 +121,17 @@ impl ServerBuilder {
         self
     }
 
+    /// Run `hook` when a transport starts serving (see [`crate::transport`]):
+    /// once per transport kind and process, retried on the next start
+    /// until it succeeds. Hooks run in registration order.
+    pub fn on_serve_start(
+        mut self,
+        hook: impl Fn(TransportKind) -> Result<(), crate::RpcError> + Send + Sync + 'static,
+    ) -> Self {
+        self.serve_start.push(Arc::new(hook));
+        self
+    }
+
     /// Validate and seal the protocol set.
     pub fn build(self) -> Result<Server, RegistryError> {
         let mut protocols = Vec::with_capacity(self.protocols.len() + 1);
@@ -149,6 +163,7 @@ impl ServerBuilder {
                 request_ids: self.request_ids.unwrap_or_default(),
                 quotas,
                 externalization: self.externalization,
+                serve_start: ServeStart::new(self.serve_start),
             }),
         })
     }
@@ -166,6 +181,7 @@ struct Inner {
     request_ids: RequestIds,
     quotas: Quotas,
     externalization: Option<Externalization>,
+    serve_start: ServeStart,
 }
 
 /// A sealed, shareable server. Cloning is cheap.
@@ -247,6 +263,17 @@ impl Server {
     /// The externalization policy, when storage is configured.
     pub fn externalization(&self) -> Option<&Externalization> {
         self.inner.externalization.as_ref()
+    }
+    /// Report that a transport of `kind` is starting to serve: runs the
+    /// serve-start hooks unless this kind is already bound (see
+    /// [`crate::transport`]). On `Err` nothing is committed; the transport
+    /// must not serve this start (HTTP: answer 500) and the next call retries.
+    pub fn notify_transport(&self, kind: TransportKind) -> Result<(), crate::RpcError> {
+        self.inner.serve_start.notify(kind)
+    }
+    /// The transport kind the serve-start hooks last succeeded for, if any.
+    pub fn transport_kind(&self) -> Option<TransportKind> {
+        self.inner.serve_start.bound()
     }
     /// A fresh request id.
     pub fn next_request_id(&self) -> String {

@@ -53,7 +53,7 @@ fn one_stream_each() -> QuotaSettings {
 fn connect_as(server: &Server, principal: &str) -> (SocketClient, JoinHandle<()>) {
     let (a, b) = UnixStream::pair().expect("socket pair");
     let server = server.clone();
-    let conn = ConnectionInfo { auth: Arc::new(AuthContext::authenticated("test", principal)), remote_addr: None };
+    let conn = ConnectionInfo { auth: Arc::new(AuthContext::authenticated("test", principal)), ..Default::default() };
     let handle = std::thread::spawn(move || {
         let mut r = BufReader::new(b.try_clone().expect("clone"));
         let mut w = BufWriter::new(b);

@@ -13,7 +13,7 @@ use http::{HeaderMap, StatusCode};
 use vgi_rpc_core::stateless::{
     dispatch_one, error_body, reserved_not_implemented, resolve_route, Answer, OneRequest, Route, Status,
 };
-use vgi_rpc_core::{AuthContext, ConnectionInfo, MethodDef, Protocol, RpcError};
+use vgi_rpc_core::{AuthContext, ConnectionInfo, MethodDef, Protocol, RpcError, TransportKind};
 
 use crate::app::{json_error, peer, response, HttpApp};
 use crate::encoding::{decode_body, encode_body, pick_response_coding, request_codec, DecodeError, ResponseCoding};
@@ -140,6 +140,11 @@ pub(crate) async fn serve(
             return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Encoding", &e.to_string())
         }
     };
+    // Serve-start hooks run on the first request a process handles (once
+    // they succeed); a failure answers 500 and the next request retries.
+    if let Err(err) = app.server.notify_transport(TransportKind::Http) {
+        return arrow_error(app, StatusCode::INTERNAL_SERVER_ERROR, request_id, method, &err);
+    }
     let coding = pick_response_coding(
         header_str(headers, ACCEPT_ENCODING),
         header_str(headers, VGI_ACCEPT_ENCODING),
@@ -170,7 +175,7 @@ pub(crate) async fn serve(
         protocol: protocol_def,
         method: method_def,
         body,
-        conn: ConnectionInfo { auth, remote_addr: remote },
+        conn: ConnectionInfo { auth, remote_addr: remote, kind: Some(TransportKind::Http) },
     };
     let answer = match run_handler(app, call, request_id, response_limit).await {
         Ok(answer) => answer,

@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use vgi_rpc_core::{serve_connection, ConnectionInfo, Server};
+use vgi_rpc_core::{serve_connection, ConnectionInfo, Server, TransportKind};
 
 use crate::idle::{IdleCheck, IdleWatch};
 use crate::shutdown::{wait_readable, Shutdown, Wake};
@@ -74,6 +74,8 @@ fn open_file_limit() -> Option<usize> {
 /// One accepted connection, whatever the socket family. Reads and writes go
 /// through a shared reference so one descriptor serves both directions.
 pub(crate) trait Connection: Send + Sync + Sized + 'static {
+    /// The transport kind handlers see for calls on this connection.
+    const KIND: TransportKind;
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize>;
     fn write_shared(&self, buf: &[u8]) -> io::Result<usize>;
     fn shutdown_read(&self);
@@ -140,8 +142,14 @@ fn serve_one_connection<C: Connection>(server: &Server, conn: C, options: Socket
     if let Err(e) = conn.set_idle_timeout(options.idle_timeout) {
         eprintln!("vgi-rpc: cannot set the connection idle timeout: {e}");
     }
+    // Serve-start hooks (once per process when they succeed): a failure
+    // closes this connection unserved; the next connection retries.
+    if let Err(e) = server.notify_transport(C::KIND) {
+        eprintln!("vgi-rpc: serve-start hook failed, connection closed: {e}");
+        return;
+    }
     let conn = Arc::new(conn);
-    let info = ConnectionInfo { remote_addr: conn.peer_name(), ..Default::default() };
+    let info = ConnectionInfo { remote_addr: conn.peer_name(), kind: Some(C::KIND), ..Default::default() };
     let closer = conn.clone();
     let id = shutdown.register(Box::new(move || closer.shutdown_read()));
     let mut r = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(Shared(conn.clone())));

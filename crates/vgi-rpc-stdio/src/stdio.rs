@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read};
 use std::os::fd::AsFd;
 
-use vgi_rpc_core::{serve_connection, ConnectionInfo, Server};
+use vgi_rpc_core::{serve_connection, ConnectionInfo, RpcError, Server, TransportKind};
 
 use crate::pipe_size::enlarge_pipe;
 use crate::spin::{SpinReader, DEFAULT_SPIN};
@@ -17,6 +17,8 @@ pub enum StdioError {
     Io(#[from] io::Error),
     #[error(transparent)]
     Wire(#[from] vgi_rpc_core::wire::WireError),
+    #[error("serve-start hook failed: {0}")]
+    ServeStart(RpcError),
 }
 
 /// Serve `server` on stdin/stdout until stdin closes.
@@ -25,6 +27,7 @@ pub enum StdioError {
 /// line-buffered `Stdout`), flushed once per response; nothing else may
 /// write to stdout while this runs.
 pub fn serve_stdio(server: &Server) -> Result<(), StdioError> {
+    server.notify_transport(TransportKind::Pipe).map_err(StdioError::ServeStart)?;
     let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     enlarge_pipe(&stdin);
@@ -35,6 +38,7 @@ pub fn serve_stdio(server: &Server) -> Result<(), StdioError> {
     };
     let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdin));
     let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdout));
-    serve_connection(server, &mut reader, &mut writer, &ConnectionInfo::default())?;
+    let info = ConnectionInfo { kind: Some(TransportKind::Pipe), ..Default::default() };
+    serve_connection(server, &mut reader, &mut writer, &info)?;
     Ok(())
 }

@@ -4,13 +4,14 @@
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown as NetShutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 
-use vgi_rpc_core::{Client, Server};
+use vgi_rpc_core::{Client, Server, TransportKind};
 
 use crate::shutdown::Shutdown;
 use crate::socket_server::{accept_loop, Connection, Listener, SocketOptions};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 impl Connection for TcpStream {
+    const KIND: TransportKind = TransportKind::Tcp;
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self).read(buf)
     }

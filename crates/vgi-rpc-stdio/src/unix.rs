@@ -6,13 +6,14 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
-use vgi_rpc_core::{Client, Server};
+use vgi_rpc_core::{Client, Server, TransportKind};
 
 use crate::shutdown::Shutdown;
 use crate::socket_server::{accept_loop, Connection, Listener, SocketOptions};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 impl Connection for UnixStream {
+    const KIND: TransportKind = TransportKind::Unix;
     fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self).read(buf)
     }

@@ -21,7 +21,7 @@ fn streams(max: usize) -> QuotaSettings {
 }
 
 fn caller(principal: &str) -> ConnectionInfo {
-    ConnectionInfo { auth: Arc::new(AuthContext::authenticated("bearer", principal)), remote_addr: None }
+    ConnectionInfo { auth: Arc::new(AuthContext::authenticated("bearer", principal)), ..Default::default() }
 }
 
 fn table_len(q: &Quotas) -> usize {

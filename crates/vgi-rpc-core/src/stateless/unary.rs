@@ -54,6 +54,7 @@ pub(super) fn context(server: &Server, req: &OneRequest<'_>, metadata: vgi_rpc_w
         metadata,
     )
     .with_externalization(server.externalization().cloned())
+    .with_transport(req.conn.kind, req.conn.remote_addr.as_deref())
 }
 
 /// Serve a unary call.
