@@ -1,5 +1,6 @@
 //! Byte-stream transports for vgi-rpc: the same raw Arrow IPC framing over
-//! stdin/stdout, a child process's pipes, and Unix and TCP sockets.
+//! stdin/stdout, a child process's pipes, and Unix and TCP sockets; and the
+//! [`launcher`] that starts and reuses warm Unix-socket workers.
 //!
 //! These are the only places that touch file descriptors; the protocol
 //! itself lives in `vgi-rpc-core`.
@@ -8,6 +9,7 @@ pub mod clamped;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod idle;
+pub mod launcher;
 pub mod pipe_size;
 pub mod shutdown;
 mod socket_server;
