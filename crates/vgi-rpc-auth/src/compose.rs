@@ -10,7 +10,9 @@ use vgi_rpc_core::AuthContext;
 use crate::authenticator::{merge_header_names, AuthRequest, Authenticator};
 use crate::reason::{AuthFailure, AuthReason};
 
-/// Alternative credentials: the first part that succeeds wins.
+/// Alternative credentials: the first part that succeeds wins, and a
+/// [conclusive](AuthFailure::conclusive) failure (an outage, or a credential
+/// its part owns and refused) ends the chain as it is.
 ///
 /// On refusal the reason is `missing_credential` only when *every*
 /// alternative said nothing was presented; otherwise it is the first code
@@ -86,6 +88,8 @@ impl Authenticator for Chain {
         for part in &self.parts {
             match part.authenticate(req) {
                 Ok(ctx) => return Ok(ctx),
+                // An outage, or a credential this part owns and refused.
+                Err(failure) if failure.is_conclusive => return Err(failure),
                 Err(failure) => failures.push(failure),
             }
         }

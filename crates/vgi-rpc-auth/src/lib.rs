@@ -13,6 +13,9 @@
 //!   through a trusted proxy; [`mint_proof`] is the proxy side.
 //! * Composition: [`Chain`] (alternatives) and [`RequireAll`] (gates AND a
 //!   credential), both carrying proxy-header declarations and challenges.
+//! * [`identity`]: the `vgi_rpc.Identity.v2` protocol (introspection and
+//!   grant issuance behind the framework's guards) and the bearer
+//!   authenticators for sealed grants and `resolve_token`.
 //! * [`unauthorized()`] renders the standardized 401 (headers, JSON envelope,
 //!   or an HTML page for browsers); [`ProtectedResourceMetadata`] is the RFC
 //!   9728 document for [`WELL_KNOWN_PATH`].
@@ -25,6 +28,7 @@ pub mod authenticator;
 pub mod bearer;
 pub mod cidr;
 pub mod compose;
+pub mod identity;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod mtls;

@@ -73,6 +73,13 @@ impl fmt::Display for AuthReason {
 ///
 /// The detail is shown to the caller; keep it to facts about the credential
 /// the caller holds (§2).
+///
+/// Two refinements matter to composition ([`crate::Chain`]): a failure
+/// built by [`AuthFailure::unavailable`] is not a rejection at all (the
+/// authority could not answer: HTTP `503` with `Retry-After`, never `401`),
+/// and a [`conclusive`](AuthFailure::conclusive) one is a rejection no later
+/// alternative may overturn (a `vgig1.` grant that failed verification).
+/// Both end a chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {detail}")]
 pub struct AuthFailure {
@@ -80,12 +87,30 @@ pub struct AuthFailure {
     pub reason: AuthReason,
     /// Free text for a human; may be empty.
     pub detail: String,
+    /// `Some(delay)`: the authority was unreachable, retry after `delay`.
+    pub retry_after: Option<std::time::Duration>,
+    /// No later alternative in a chain is consulted.
+    pub is_conclusive: bool,
 }
 
 impl AuthFailure {
     /// A failure with a reason and detail.
     pub fn new(reason: AuthReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into() }
+        Self { reason, detail: detail.into(), retry_after: None, is_conclusive: false }
+    }
+
+    /// Not a rejection: the authority behind the credential could not be
+    /// reached (a sidecar restarting, a 5xx upstream). Answered `503` with
+    /// `Retry-After: retry_after` so callers neither re-authenticate nor
+    /// negative-cache an outage; ends a [`crate::Chain`].
+    pub fn unavailable(detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self { retry_after: Some(retry_after), is_conclusive: true, ..Self::new(AuthReason::Unauthorized, detail) }
+    }
+
+    /// The same failure, ending any [`crate::Chain`] it is part of.
+    pub fn conclusive(mut self) -> Self {
+        self.is_conclusive = true;
+        self
     }
 
     /// [`AuthReason::MissingCredential`].

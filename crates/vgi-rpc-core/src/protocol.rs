@@ -61,6 +61,7 @@ pub struct Protocol {
     index: HashMap<String, usize>,
     deprecated: Option<String>,
     version_exempt: bool,
+    reserved: bool,
     hash: String,
 }
 
@@ -74,6 +75,7 @@ impl Protocol {
             index: HashMap::new(),
             deprecated: None,
             version_exempt: false,
+            reserved: false,
             hash: String::new(),
         }
     }
@@ -102,6 +104,14 @@ impl Protocol {
         self
     }
 
+    /// Allow the reserved `vgi_rpc.` prefix: only for framework protocols
+    /// defined outside this crate (`vgi_rpc.Identity.v2`), never for an
+    /// application's own.
+    pub fn framework_reserved(mut self) -> Self {
+        self.reserved = true;
+        self
+    }
+
     /// Exempt from the version gate (reflection only).
     pub(crate) fn version_exempt(mut self) -> Self {
         self.version_exempt = true;
@@ -110,7 +120,7 @@ impl Protocol {
 
     /// Validate, index and hash. `framework` allows the reserved prefix.
     pub(crate) fn seal(mut self, framework: bool) -> Result<Self, RegistryError> {
-        validate_protocol_name(&self.name, framework)?;
+        validate_protocol_name(&self.name, framework || self.reserved)?;
         if let Some(v) = &self.version {
             if parse_version(v).is_none() {
                 return Err(RegistryError::InvalidVersion { protocol: self.name.clone(), version: v.clone() });

@@ -3,7 +3,9 @@
 //! the body is read; a refusal is a `401` with a reason code, never Arrow.
 //! `{prefix}/health`, `/.well-known/…` and every `OPTIONS` are exempt (they
 //! are served as the anonymous caller); a proxy-proof gate inherits exactly
-//! these exemptions (`docs/proxy-proof-spec.md` §2.3).
+//! these exemptions (`docs/proxy-proof-spec.md` §2.3). An authenticator that
+//! could not reach its authority ([`AuthFailure::unavailable`]) is a `503`
+//! with `Retry-After`, never a `401`.
 
 use std::sync::Arc;
 
@@ -63,6 +65,15 @@ pub(crate) fn authenticate(
 }
 
 fn refusal(settings: &AuthSettings, headers: &HeaderMap, failure: &AuthFailure) -> Response {
+    if let Some(delay) = failure.retry_after {
+        // Not a rejection: the authority could not answer. A 401 would make
+        // every caller re-authenticate against a service that is merely down.
+        let body = serde_json::json!({"error": "Service Unavailable", "description": "authentication unavailable"});
+        let mut resp = response(StatusCode::SERVICE_UNAVAILABLE, "application/json", body.to_string());
+        let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        resp.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+        return resp;
+    }
     let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
     let challenge = settings.authenticator.challenge();
     let rendered = unauthorized(failure, accept, &settings.all_proxy_headers(), challenge.as_deref());
