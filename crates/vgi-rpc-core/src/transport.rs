@@ -44,6 +44,16 @@ impl TransportKind {
         }
     }
 
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(TransportKind::Pipe),
+            2 => Some(TransportKind::Http),
+            3 => Some(TransportKind::Unix),
+            4 => Some(TransportKind::Tcp),
+            _ => None,
+        }
+    }
+
     fn code(self) -> u8 {
         match self {
             TransportKind::Pipe => 1,
@@ -85,12 +95,9 @@ impl ServeStart {
         Self { hooks, bound: Mutex::new(None), fast: AtomicU8::new(0) }
     }
 
-    /// The committed binding.
+    /// The committed binding (lock-free: read on every HTTP request).
     pub(crate) fn bound(&self) -> Option<TransportKind> {
-        match self.bound.lock() {
-            Ok(bound) => *bound,
-            Err(poisoned) => *poisoned.into_inner(),
-        }
+        TransportKind::from_code(self.fast.load(Ordering::Acquire))
     }
 
     /// Run the hooks for `kind` unless it is already bound; commit on success.

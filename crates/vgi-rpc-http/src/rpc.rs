@@ -142,7 +142,7 @@ pub(crate) async fn serve(
     };
     // Serve-start hooks run on the first request a process handles (once
     // they succeed); a failure answers 500 and the next request retries.
-    if let Err(err) = app.server.notify_transport(TransportKind::Http) {
+    if let Err(err) = serve_start(app) {
         return arrow_error(app, StatusCode::INTERNAL_SERVER_ERROR, request_id, method, &err);
     }
     let coding = pick_response_coding(
@@ -195,6 +195,21 @@ pub(crate) async fn serve(
         resp.headers_mut().insert(RPC_ERROR, HeaderValue::from_static("true"));
     }
     resp
+}
+
+/// Run the serve-start hooks unless the server is already bound to HTTP.
+/// Hooks may block (worker setup), so on a multi-threaded runtime they run
+/// with `block_in_place`, off the reactor; once bound this is one atomic load.
+fn serve_start(app: &HttpApp) -> Result<(), RpcError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if app.server.transport_kind() == Some(TransportKind::Http) {
+        return Ok(());
+    }
+    let notify = || app.server.notify_transport(TransportKind::Http);
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(notify),
+        _ => notify(),
+    }
 }
 
 /// What one dispatch needs, owned, so it can move to the blocking pool.
