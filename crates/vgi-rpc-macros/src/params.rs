@@ -91,7 +91,7 @@ pub(crate) fn params_impl(krate: &TokenStream, ident: &Ident, specs: &[ParamSpec
         impl #t::MethodParams for #ident {
             fn schema() -> #p::SchemaRef {
                 static SCHEMA: #p::OnceLock<#p::SchemaRef> = #p::OnceLock::new();
-                SCHEMA.get_or_init(|| #p::Arc::new(#p::Schema::new(::std::vec![#(#fields),*]))).clone()
+                SCHEMA.get_or_init(|| { let fields: ::std::vec::Vec<#p::Field> = ::std::vec![#(#fields),*]; #p::Arc::new(#p::Schema::new(fields)) }).clone()
             }
             fn defaults() -> ::std::vec::Vec<(::std::string::String, #p::serde_json::Value)> {
                 ::std::vec![#(#defaults),*]

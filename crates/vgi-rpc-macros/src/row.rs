@@ -27,7 +27,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     Ok(quote! {
         impl #t::Row for #ident {
             fn fields() -> #p::Fields {
-                #p::Fields::from(::std::vec![#(#t::field::<#types>(#names)),*])
+                let fields: ::std::vec::Vec<#p::Field> = ::std::vec![#(#t::field::<#types>(#names)),*]; #p::Fields::from(fields)
             }
             fn schema() -> #p::SchemaRef {
                 static SCHEMA: #p::OnceLock<#p::SchemaRef> = #p::OnceLock::new();

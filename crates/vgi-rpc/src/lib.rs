@@ -13,6 +13,91 @@
 //! | `http-cli` | `http::cli`: the HTTP worker flags (clap) |
 //! | `storage` | [`storage`]: external storage backends and pointer fetching for oversized batches |
 //! | `storage-object`, `storage-s3`, `storage-gcs`, `storage-azure` | `storage::object`: `ObjectStorage` on `object_store` (local directories, S3, GCS, Azure; docs/external-storage.md) |
+//!
+//! # A typed service
+//!
+//! A trait marked `#[vgi_rpc::service]` is a protocol: the macro generates
+//! `<trait>_protocol(impl)` (the registration on the dynamic builder) and
+//! a typed `<Trait>Client` over any [`typed::RpcClient`] (pipe, subprocess,
+//! Unix, TCP, HTTP). Parameter names and types come from the signature.
+//!
+//! ```
+//! # #[cfg(feature = "macros")] {
+//! use std::io::{BufReader, BufWriter};
+//! use vgi_rpc::core::{serve_connection, ConnectionInfo};
+//! use vgi_rpc::typed::RpcResult;
+//! use vgi_rpc::{Client, Server};
+//!
+//! #[vgi_rpc::service(protocol = "calc.v1", version = "1.0.0")]
+//! pub trait Calc {
+//!     /// Add two numbers.
+//!     fn add(&self, a: i64, b: i64) -> RpcResult<i64>;
+//! }
+//!
+//! struct CalcImpl;
+//! impl Calc for CalcImpl {
+//!     fn add(&self, a: i64, b: i64) -> RpcResult<i64> {
+//!         Ok(a + b)
+//!     }
+//! }
+//!
+//! let server = Server::builder().protocol(calc_protocol(CalcImpl)).build().unwrap();
+//! let (server_in, client_out) = std::io::pipe().unwrap();
+//! let (client_in, server_out) = std::io::pipe().unwrap();
+//! std::thread::spawn(move || {
+//!     serve_connection(&server, &mut BufReader::new(server_in), &mut BufWriter::new(server_out), &ConnectionInfo::default())
+//! });
+//! let mut calc = CalcClient::new(Client::new(BufReader::new(client_in), BufWriter::new(client_out)));
+//! assert_eq!(calc.add(2, 3).unwrap(), 5);
+//! # }
+//! ```
+//!
+//! # Rows and parameter structs
+//!
+//! `#[derive(Row)]` makes a struct one row of a batch (and a struct column
+//! when nested); `#[derive(Params)]` makes it a method's parameter list,
+//! with docs and `#[vgi(default = ...)]` reported by reflection.
+//!
+//! ```
+//! # #[cfg(feature = "macros")] {
+//! use vgi_rpc::typed::Row as _;
+//! use vgi_rpc::Row;
+//!
+//! #[derive(Row, Debug, PartialEq)]
+//! struct Reading {
+//!     sensor: String,
+//!     value: Option<f64>,
+//!     tags: Vec<String>,
+//! }
+//!
+//! let rows = vec![Reading { sensor: "a".into(), value: None, tags: vec!["x".into()] }];
+//! let batch = Reading::to_batch(rows).unwrap();
+//! assert_eq!(batch.schema().field(1).name(), "value");
+//! assert_eq!(Reading::from_batch(&batch).unwrap()[0].sensor, "a");
+//! # }
+//! ```
+//!
+//! ```
+//! # #[cfg(feature = "macros")] {
+//! use vgi_rpc::typed::RpcResult;
+//! use vgi_rpc::{MethodDef, Params};
+//!
+//! /// Parameters of a search.
+//! #[derive(Params)]
+//! struct Search {
+//!     /// What to look for.
+//!     query: String,
+//!     /// At most this many results.
+//!     #[vgi(default = 10)]
+//!     limit: i64,
+//! }
+//!
+//! let method = MethodDef::builder("search")
+//!     .typed_unary(|s: Search, _ctx| -> RpcResult<Vec<String>> { Ok(vec![s.query; s.limit as usize]) });
+//! assert_eq!(method.defaults()[0].0, "limit");
+//! assert_eq!(method.param_docs()[0].1, "What to look for.");
+//! # }
+//! ```
 
 pub use vgi_rpc_core as core;
 pub use vgi_rpc_core::typed;

@@ -1,5 +1,6 @@
 //! The hello example's generated `HelloClient` against its server, over an
-//! in-process pipe and over loopback HTTP (the same client code on both).
+//! in-process pipe, TCP, a Unix socket and loopback HTTP (the same client
+//! code on all of them).
 
 #[path = "../examples/hello.rs"]
 mod hello;
@@ -52,6 +53,50 @@ fn generated_client_over_a_pipe() {
     });
     exercise(Client::new(BufReader::new(client_in), BufWriter::new(client_out)));
     worker.join().expect("the worker thread").expect("the worker ends cleanly at EOF");
+}
+
+#[test]
+fn generated_client_over_tcp_and_unix() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = Arc::new(hello::server());
+    let tcp_server = server.clone();
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            let reader = stream.try_clone().expect("clone");
+            let _ = serve_connection(
+                &tcp_server,
+                &mut BufReader::new(reader),
+                &mut BufWriter::new(stream),
+                &ConnectionInfo::default(),
+            );
+        }
+    });
+    exercise(vgi_rpc::stdio::connect_tcp(addr).expect("connect"));
+
+    let dir = std::env::temp_dir().join(format!("vgi-hello-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("hello.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            let reader = stream.try_clone().expect("clone");
+            let _ = serve_connection(
+                &server,
+                &mut BufReader::new(reader),
+                &mut BufWriter::new(stream),
+                &ConnectionInfo::default(),
+            );
+        }
+    });
+    // Any `RpcClient` works, also behind a `&mut` or a `Box<dyn RpcClient>`.
+    let mut unix = vgi_rpc::stdio::connect_unix(&path).expect("connect");
+    exercise(&mut unix);
+    let boxed: Box<dyn RpcClient> = Box::new(unix);
+    let mut hello = HelloClient::new(boxed);
+    assert_eq!(hello.greet("box".to_owned()).unwrap(), "Hello, box!");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -240,6 +240,39 @@ fn encode_params<P: MethodParams>(params: P) -> Result<RecordBatch, CallError> {
 }
 
 /// Call a unary method with typed parameters and result.
+///
+/// ```
+/// use std::io::{BufReader, BufWriter};
+/// use vgi_rpc_core::typed::{call_unary, open_producer, Producer, Rows, Value};
+/// use vgi_rpc_core::{serve_connection, CallContext, Client, ConnectionInfo, MethodDef, Protocol, RpcError, Server};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Ticks { left: u8 }
+/// impl Producer for Ticks {
+///     type Row = Value<u8>;
+///     fn produce(&mut self, out: &mut Rows<'_, Value<u8>>, _: &CallContext) -> Result<(), RpcError> {
+///         if self.left == 0 { return out.finish(); }
+///         self.left -= 1;
+///         out.emit(vec![Value(self.left)])
+///     }
+/// }
+///
+/// let protocol = Protocol::new("demo.v1")
+///     .method(MethodDef::builder("answer").typed_unary(|(): (), _: &CallContext| Ok(42u32)))
+///     .method(MethodDef::builder("ticks").typed_producer(|(): (), _: &CallContext| Ok(Ticks { left: 2 })));
+/// let server = Server::builder().protocol(protocol).build().unwrap();
+/// let (server_in, client_out) = std::io::pipe().unwrap();
+/// let (client_in, server_out) = std::io::pipe().unwrap();
+/// std::thread::spawn(move || {
+///     serve_connection(&server, &mut BufReader::new(server_in), &mut BufWriter::new(server_out), &ConnectionInfo::default())
+/// });
+/// let mut client = Client::new(BufReader::new(client_in), BufWriter::new(client_out));
+///
+/// let answer: u32 = call_unary(&mut client, "demo.v1", "answer", ()).unwrap();
+/// assert_eq!(answer, 42);
+/// let mut ticks = open_producer::<_, _, Value<u8>>(&mut client, "demo.v1", "ticks", ()).unwrap();
+/// assert_eq!(ticks.collect_rows().unwrap(), vec![Value(1), Value(0)]);
+/// ```
 pub fn call_unary<C, P, R>(client: &mut C, protocol: &str, method: &str, params: P) -> Result<R, CallError>
 where
     C: RpcClient + ?Sized,

@@ -20,6 +20,15 @@ use crate::{CallContext, MethodDef, RpcError};
 
 /// What a typed unary method returns: any [`ArrowType`] (a `result`
 /// column) or `()` (void).
+///
+/// ```
+/// use arrow_schema::DataType;
+/// use vgi_rpc_core::typed::UnaryReturn;
+///
+/// assert_eq!(<Option<String> as UnaryReturn>::result_type(), Some((DataType::Utf8, true)));
+/// assert_eq!(<() as UnaryReturn>::result_type(), None);
+/// assert!(().into_result().unwrap().is_none());
+/// ```
 pub trait UnaryReturn: Sized {
     /// The `result` column's type and nullability; `None` for void.
     fn result_type() -> Option<(DataType, bool)>;

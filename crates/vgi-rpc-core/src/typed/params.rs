@@ -73,7 +73,21 @@ impl MethodParams for () {
 /// Parameter `name` of the call, as `T`.
 ///
 /// A null for a non-optional `T`, a missing column or a column of another
-/// type is a `TypeError` naming the parameter.
+/// type is a `TypeError` naming the parameter. Narrower integers and floats
+/// widen (an `int32` column reads as `i64`); nothing else converts.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{ArrayRef, Int32Array, RecordBatch};
+/// use vgi_rpc_core::typed::param;
+/// use vgi_rpc_core::Params;
+///
+/// let batch = RecordBatch::try_from_iter([("n", Arc::new(Int32Array::from(vec![7])) as ArrayRef)]).unwrap();
+/// let params = Params::new(&batch);
+/// assert_eq!(param::<i64>(&params, "n").unwrap(), 7);
+/// assert_eq!(param::<Option<i64>>(&params, "n").unwrap(), Some(7));
+/// assert_eq!(param::<String>(&params, "n").unwrap_err().error_type, "TypeError");
+/// ```
 pub fn param<T: ArrowType>(params: &Params<'_>, name: &str) -> Result<T, RpcError> {
     let column = params.column(name)?;
     read_param(column, name)

@@ -56,6 +56,28 @@ pub trait Producer: Serialize + DeserializeOwned + Send + 'static {
 
 /// A lockstep stream: each batch of `Input` rows answers with one batch of
 /// `Output` rows. Resumable by construction, as [`Producer`].
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use vgi_rpc_core::typed::{Exchange, Input, Rows, Value};
+/// use vgi_rpc_core::{CallContext, MethodDef, RpcError};
+///
+/// /// Running total of the values sent so far.
+/// #[derive(Serialize, Deserialize)]
+/// struct Total { sum: f64 }
+///
+/// impl Exchange for Total {
+///     type Input = Value<f64>;
+///     type Output = Value<f64>;
+///     fn exchange(&mut self, input: Input<Value<f64>>, out: &mut Rows<'_, Value<f64>>, _: &CallContext) -> Result<(), RpcError> {
+///         let sums = input.rows.into_iter().map(|v| { self.sum += v.0; Value(self.sum) }).collect();
+///         out.emit(sums)
+///     }
+/// }
+///
+/// let method = MethodDef::builder("total").typed_exchange(|(): (), _: &CallContext| Ok(Total { sum: 0.0 }));
+/// assert!(method.state_decoder().is_some()); // resumable over HTTP without further code
+/// ```
 pub trait Exchange: Serialize + DeserializeOwned + Send + 'static {
     /// One input row.
     type Input: Row;

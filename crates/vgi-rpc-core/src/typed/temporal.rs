@@ -4,6 +4,16 @@
 //! unit a value is in, so the declared column type follows from the Rust
 //! type. `std::time::SystemTime` is a UTC microsecond timestamp and
 //! `std::time::Duration` a nanosecond duration.
+//!
+//! ```
+//! use arrow_schema::{DataType, TimeUnit};
+//! use vgi_rpc_core::typed::{ArrowType, Date32, TimestampMillis};
+//!
+//! assert_eq!(Date32::data_type(), DataType::Date32);
+//! assert_eq!(TimestampMillis::data_type(), DataType::Timestamp(TimeUnit::Millisecond, None));
+//! let column = std::time::Duration::into_array(vec![std::time::Duration::from_micros(3)]).unwrap();
+//! assert_eq!(column.data_type(), &DataType::Duration(TimeUnit::Nanosecond));
+//! ```
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -63,6 +73,16 @@ wrapper! {
 
 /// A fixed-point decimal with precision `P` and scale `S`, stored as its
 /// unscaled integer (`decimal128(P,S)`): `Decimal128::<10, 2>(1234)` is 12.34.
+///
+/// ```
+/// use arrow_schema::DataType;
+/// use vgi_rpc_core::typed::{ArrowType, Decimal128};
+///
+/// type Price = Decimal128<10, 2>;
+/// let column = Price::into_array(vec![Decimal128(1234)]).unwrap();
+/// assert_eq!(column.data_type(), &DataType::Decimal128(10, 2));
+/// assert_eq!(Price::from_array(column.as_ref()).unwrap(), vec![Decimal128(1234)]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Decimal128<const P: u8, const S: i8>(pub i128);
 
