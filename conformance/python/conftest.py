@@ -552,6 +552,32 @@ def proof_worker_factory() -> Iterator[Callable[..., Any]]:
 
 
 # ---------------------------------------------------------------------------
+# vgi_rpc.Identity.v2 and sealed grants (--identity, IDENTITY_CONFORMANCE_FIXTURE.md)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def conformance_http_identity_port() -> Iterator[int]:
+    """Identity hosted with both methods: the fixture resolver and minter."""
+    with _http_worker("--identity", "both") as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def conformance_http_identity_introspect_only_port() -> Iterator[int]:
+    """Identity with the resolver alone, so ``issue_grant`` is not hosted."""
+    with _http_worker("--identity", "introspect-only") as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def conformance_http_grant_port() -> Iterator[int]:
+    """The grant worker: resolver, the fixture's sealed-grant keys (no mint hook) and ``conformance.Whoami.v1``."""
+    with _http_worker("--identity", "grants") as port:
+        yield port
+
+
+# ---------------------------------------------------------------------------
 # Transport lifecycle: serve-start hook and the transport kind handlers see
 # ---------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 //! [`build_server`] hosts both (primary first), as every conformance worker does.
 
 pub mod auth_fixture;
+pub mod identity_fixture;
 pub mod methods;
 pub mod soak;
 pub mod transport_probe;
@@ -33,6 +34,10 @@ pub struct ConformanceOptions {
     pub transport_kind_probe: bool,
     /// Fail the first serve-start notification (see [`transport_probe`]).
     pub fail_serve_start_once: bool,
+    /// Host `vgi_rpc.Identity.v2` with these hooks (see [`identity_fixture`]).
+    pub identity: Option<vgi_rpc::http::vgi_rpc_auth::identity::Identity>,
+    /// Host `conformance.Whoami.v1` (the grant worker's probe).
+    pub whoami: bool,
 }
 
 /// Why the conformance server could not be built.
@@ -68,6 +73,12 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
     }
     if options.fail_serve_start_once {
         builder = builder.on_serve_start(transport_probe::fail_serve_start_once());
+    }
+    if let Some(protocol) = options.identity.as_ref().and_then(|i| i.protocol()) {
+        builder = builder.protocol(protocol);
+    }
+    if options.whoami {
+        builder = builder.protocol(identity_fixture::whoami_protocol());
     }
     if let Some(policy) = &options.externalization {
         builder = builder.externalization(policy.clone());

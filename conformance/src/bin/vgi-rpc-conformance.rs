@@ -86,6 +86,17 @@ struct Args {
     /// retry (HTTP answers that first request with 500).
     #[arg(long)]
     fail_serve_start_once: bool,
+    /// Host vgi_rpc.Identity.v2 under the fixed conformance policy: `both`
+    /// (resolver and minter), `introspect-only` (resolver), `grants`
+    /// (resolver and the fixture's sealed-grant keys, framework-minted, plus
+    /// conformance.Whoami.v1). Implies principal-header authentication over HTTP.
+    #[arg(long, value_enum, default_value = "off", conflicts_with = "http_auth")]
+    identity: vgi_rpc_conformance::identity_fixture::IdentityMode,
+    /// A sealed-grant key (standard base64 of 32 bytes); repeat to rotate,
+    /// the first mints. Default: VGI_RPC_GRANT_KEYS. Enables framework-minted
+    /// grants (issue_grant) and accepts them as bearers over HTTP.
+    #[arg(long, value_name = "KEY")]
+    grant_key: Vec<String>,
 }
 
 /// The fetch limits the storage flags set, with `policy`.
@@ -156,6 +167,24 @@ fn fake_externalization(args: &Args) -> Option<vgi_rpc::core::Externalization> {
     )
 }
 
+/// The identity policy `--identity` names, or sealed grants alone when
+/// `--grant-key` / `VGI_RPC_GRANT_KEYS` configure keys (a malformed key stops
+/// the worker).
+fn identity(args: &Args) -> Result<Option<vgi_rpc::http::vgi_rpc_auth::identity::Identity>, String> {
+    use vgi_rpc::http::vgi_rpc_auth::identity::IdentityConfig;
+    use vgi_rpc::token::grant::GrantKeys;
+    use vgi_rpc_conformance::identity_fixture::{self as fixture, IdentityMode};
+    if args.identity != IdentityMode::Off {
+        return Ok(fixture::identity(args.identity));
+    }
+    let keys =
+        if args.grant_key.is_empty() { GrantKeys::from_env() } else { GrantKeys::parse(&args.grant_key).map(Some) };
+    match keys.map_err(|e| format!("grant keys: {e}"))? {
+        Some(keys) => IdentityConfig::new().grant_keys(keys).build().map(Some).map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
 fn fail(message: &str) -> ExitCode {
     eprintln!("vgi-rpc-conformance: {message}");
     ExitCode::from(2)
@@ -184,13 +213,22 @@ fn main() -> ExitCode {
         },
         transport_kind_probe: args.transport_kind_probe,
         fail_serve_start_once: args.fail_serve_start_once,
+        identity: match identity(&args) {
+            Ok(i) => i,
+            Err(e) => return fail(&e),
+        },
+        whoami: args.identity == vgi_rpc_conformance::identity_fixture::IdentityMode::Grants,
     };
     let server = match build_server(&options) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
     if args.http.is_some() {
-        return serve_http(server, &args);
+        let auth = match identity_auth(&args, options.identity.as_ref()) {
+            Ok(a) => a,
+            Err(e) => return fail(&e),
+        };
+        return serve_http(server, &args, auth.as_ref());
     }
     let listen = match args.transport.listen() {
         Ok(l) => l,
@@ -202,8 +240,23 @@ fn main() -> ExitCode {
     }
 }
 
+type IdentityAuth = Arc<dyn vgi_rpc::http::vgi_rpc_auth::Authenticator>;
+
+/// HTTP authentication when identity is hosted: principal-header auth for the
+/// `--identity` fixtures, then sealed grants, then the resolver.
+fn identity_auth(
+    args: &Args,
+    identity: Option<&vgi_rpc::http::vgi_rpc_auth::identity::Identity>,
+) -> Result<Option<IdentityAuth>, String> {
+    use vgi_rpc_conformance::identity_fixture::{principal_authenticator, IdentityMode};
+    let Some(identity) = identity else { return Ok(None) };
+    let deployment: Option<IdentityAuth> =
+        (args.identity != IdentityMode::Off).then(|| Arc::new(principal_authenticator()) as IdentityAuth);
+    vgi_rpc::http::vgi_rpc_auth::identity::compose_identity(deployment, identity).map_err(|e| e.to_string())
+}
+
 /// `--http [PORT]`: bind, print `PORT:<n>`, serve until SIGTERM/SIGINT.
-fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
+fn serve_http(server: vgi_rpc::Server, args: &Args, identity: Option<&IdentityAuth>) -> ExitCode {
     let served = args.http_args.serve_worker(server, args.http, |config| {
         config.apply_connection_flags(args.transport.max_connections, args.transport.idle_timeout());
         if args.fake_storage.is_some() {
@@ -222,6 +275,9 @@ fn serve_http(server: vgi_rpc::Server, args: &Args) -> ExitCode {
         if args.http_auth {
             let reject_all = vgi_rpc_conformance::auth_fixture::reject_all();
             config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(reject_all)));
+        }
+        if let Some(auth) = identity {
+            config.auth = Some(vgi_rpc::http::AuthSettings::new(auth.clone()));
         }
     });
     match served {
