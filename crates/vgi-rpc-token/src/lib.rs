@@ -16,6 +16,7 @@ pub mod grant;
 pub mod keyring;
 pub mod seal;
 pub mod tokens;
+pub mod xchacha;
 
 pub use error::TokenError;
 pub use grant::{GrantClaims, GrantError, GrantKeys, GrantRequest};

@@ -3,7 +3,7 @@
 //! token kind, the protocol and the caller's identity.
 //!
 //! ```text
-//! token  = base64( version:u8 || nonce:24 || ciphertext+tag )
+//! token  = base64( version:u8 || nonce:24 || ciphertext+tag )   (SIMD base64)
 //! sealed = codec:u8 || compress( created_at:u64le || payload )
 //! aad    = kind-prefix || protocol || 0x00 || identity-tail
 //! ```
@@ -11,14 +11,13 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use crate::xchacha::{XChaCha20Poly1305, NONCE_BYTES, TAG_BYTES};
 use vgi_rpc_core::Clock;
 
 use crate::{codec, Keyring, TokenError};
 
-const NONCE_BYTES: usize = 24;
+/// `version || nonce`, before the ciphertext.
+const HEADER_BYTES: usize = 1 + NONCE_BYTES;
 const SUBKEY_PURPOSE: &str = "vgi_rpc.stream-token.v1";
 
 /// Which of the two tokens; each has its own version line and AAD prefix,
@@ -74,7 +73,10 @@ impl Identity<'_> {
 /// Seals and opens tokens with a keyring, a clock and a TTL.
 #[derive(Clone)]
 pub struct Sealer {
-    keyring: Keyring,
+    /// One cipher per key of the ring, newest (the sealing key) first:
+    /// deriving a subkey costs more than sealing a small state, so it is
+    /// done once here rather than per token.
+    ciphers: Arc<[XChaCha20Poly1305]>,
     clock: Arc<dyn Clock>,
     ttl: Duration,
 }
@@ -91,11 +93,12 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 impl Sealer {
     /// A sealer; `ttl` of zero disables expiry.
     pub fn new(keyring: Keyring, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
-        Self { keyring, clock, ttl }
+        let ciphers = keyring.all().map(Self::cipher).collect();
+        Self { ciphers, clock, ttl }
     }
 
     fn cipher(key: &crate::Key) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(&key.derive(SUBKEY_PURPOSE).into())
+        XChaCha20Poly1305::new(key.derive(SUBKEY_PURPOSE))
     }
 
     fn aad(kind: TokenKind, protocol: &str, identity: Identity<'_>) -> Vec<u8> {
@@ -119,21 +122,18 @@ impl Sealer {
         identity: Identity<'_>,
         payload: &[u8],
     ) -> Result<String, TokenError> {
-        let mut framed = Vec::with_capacity(8 + payload.len());
-        framed.extend_from_slice(&self.now_secs().to_le_bytes());
-        framed.extend_from_slice(payload);
-        let packed = codec::pack(&framed);
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::fill(&mut nonce).map_err(|e| TokenError::Key(format!("no randomness: {e}")))?;
-        let aad = Self::aad(kind, protocol, identity);
-        let sealed = Self::cipher(self.keyring.current())
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &packed, aad: &aad })
-            .map_err(|_| TokenError::Invalid)?;
-        let mut token = Vec::with_capacity(1 + NONCE_BYTES + sealed.len());
+        // One buffer: header, then the packed state sealed in place, then the tag.
+        let mut token = Vec::with_capacity(HEADER_BYTES + 1 + 8 + payload.len().min(codec::MIN_COMPRESS) + TAG_BYTES);
         token.push(kind.version());
         token.extend_from_slice(&nonce);
-        token.extend_from_slice(&sealed);
-        Ok(base64::engine::general_purpose::STANDARD.encode(token))
+        codec::pack_into(&mut token, &self.now_secs().to_le_bytes(), payload);
+        let aad = Self::aad(kind, protocol, identity);
+        let tag =
+            self.ciphers[0].seal_in_place(&nonce, &aad, &mut token[HEADER_BYTES..]).map_err(|_| TokenError::Invalid)?;
+        token.extend_from_slice(&tag);
+        Ok(base64_simd::STANDARD.encode_to_string(token))
     }
 
     /// Open a token: version, then authenticity (any key of the ring), then
@@ -145,18 +145,33 @@ impl Sealer {
         identity: Identity<'_>,
         token: &str,
     ) -> Result<Vec<u8>, TokenError> {
-        let raw = base64::engine::general_purpose::STANDARD.decode(token.trim()).map_err(|_| TokenError::Invalid)?;
-        if raw.len() < 1 + NONCE_BYTES + 16 || raw[0] != kind.version() {
+        let mut raw = base64_simd::STANDARD.decode_to_vec(token.trim()).map_err(|_| TokenError::Invalid)?;
+        if raw.len() < HEADER_BYTES + TAG_BYTES || raw[0] != kind.version() {
             return Err(TokenError::Invalid);
         }
-        let nonce = XNonce::from_slice(&raw[1..1 + NONCE_BYTES]);
+        let body_end = raw.len() - TAG_BYTES;
+        let mut nonce = [0u8; NONCE_BYTES];
+        nonce.copy_from_slice(&raw[1..HEADER_BYTES]);
+        let mut tag = [0u8; TAG_BYTES];
+        tag.copy_from_slice(&raw[body_end..]);
         let aad = Self::aad(kind, protocol, identity);
-        let packed = self
-            .keyring
-            .all()
-            .find_map(|key| Self::cipher(key).decrypt(nonce, Payload { msg: &raw[1 + NONCE_BYTES..], aad: &aad }).ok())
-            .ok_or(TokenError::Invalid)?;
-        let framed = codec::unpack(&packed)?;
+        // A key that fails may leave the buffer scrambled: with older keys
+        // still in the ring, each attempt but the last works on a copy.
+        let (last, earlier) = self.ciphers.split_last().ok_or(TokenError::Invalid)?;
+        let mut opened = false;
+        for cipher in earlier {
+            let mut attempt = raw[HEADER_BYTES..body_end].to_vec();
+            if cipher.open_in_place(&nonce, &aad, &mut attempt, &tag).is_ok() {
+                raw[HEADER_BYTES..body_end].copy_from_slice(&attempt);
+                opened = true;
+                break;
+            }
+        }
+        if !opened {
+            last.open_in_place(&nonce, &aad, &mut raw[HEADER_BYTES..body_end], &tag)
+                .map_err(|_| TokenError::Invalid)?;
+        }
+        let mut framed = codec::unpack_range(raw, HEADER_BYTES, body_end)?;
         if framed.len() < 8 {
             return Err(TokenError::Invalid);
         }
@@ -166,7 +181,8 @@ impl Sealer {
         if !self.ttl.is_zero() && self.now_secs().saturating_sub(created_at) > self.ttl.as_secs() {
             return Err(TokenError::Expired);
         }
-        Ok(framed[8..].to_vec())
+        framed.drain(..8);
+        Ok(framed)
     }
 }
 
@@ -174,6 +190,7 @@ impl Sealer {
 mod tests {
     use super::*;
     use crate::Key;
+    use base64::Engine;
     use vgi_rpc_core::FakeClock;
 
     fn sealer(clock: &FakeClock) -> Sealer {
