@@ -466,6 +466,36 @@ def conformance_http_port() -> Iterator[int]:
         yield port
 
 
+# Sticky sessions' failure paths (docs/sticky-sessions-spec.md §9.1): the
+# plain worker is sticky by default, as the reference's; these three need
+# workers it cannot stand in for.
+
+
+@pytest.fixture(scope="class")
+def conformance_http_sticky_short_ttl_port() -> Iterator[int]:
+    """A sticky worker whose sessions live one second."""
+    with _http_worker("--sticky-ttl", "1") as port:
+        yield port
+
+
+@pytest.fixture(scope="class")
+def conformance_http_sticky_peer_ports() -> Iterator[tuple[int, int]]:
+    """Two sticky workers sharing one token key, with distinct server ids."""
+    key = os.urandom(32).hex()
+    with (
+        _http_worker("--token-key", key, "--server-id", "sticky-peer-a") as port_a,
+        _http_worker("--token-key", key, "--server-id", "sticky-peer-b") as port_b,
+    ):
+        yield port_a, port_b
+
+
+@pytest.fixture(scope="class")
+def conformance_http_sticky_auth_port() -> Iterator[int]:
+    """A sticky worker authenticating ``X-Conformance-Principal`` (anonymous without it)."""
+    with _http_worker("--sticky-auth") as port:
+        yield port
+
+
 @pytest.fixture(scope="class")
 def conformance_http_cold_call_cache_port() -> Iterator[int]:
     """Every continuation must resolve the client's echoed call token."""

@@ -7,11 +7,31 @@
 //! request-classifiable codes); anything else is the unclassified refusal.
 //! That header is a fixture affordance proving the server discriminates its
 //! reason codes — a production server never lets a request pick one.
+//!
+//! Also the `--sticky-auth` authenticator (`conformance_http_sticky_auth_port`):
+//! the principal named in `X-Conformance-Principal`, anonymous without it.
+//! Trivially spoofable; it exists so the suite can present one session
+//! token under two identities.
 
 use vgi_rpc::http::vgi_rpc_auth::{from_fn, AuthFailure, AuthReason, AuthRequest, Authenticator};
 
 /// The fixture's request header.
 pub const REASON_HEADER: &str = "x-conformance-auth-reason";
+/// The header naming the `--sticky-auth` principal.
+pub const PRINCIPAL_HEADER: &str = "x-conformance-principal";
+
+/// The `--sticky-auth` authenticator: domain `conformance`, the header's
+/// principal, or anonymous when the header is absent or empty.
+pub fn principal_from_header() -> impl Authenticator {
+    from_fn(|req: &AuthRequest<'_>| {
+        let principal = req.headers.get(PRINCIPAL_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+        Ok(if principal.is_empty() {
+            vgi_rpc::AuthContext::anonymous()
+        } else {
+            vgi_rpc::AuthContext::authenticated("conformance", principal)
+        })
+    })
+}
 
 fn refuse(req: &AuthRequest<'_>) -> AuthFailure {
     let requested = req.headers.get(REASON_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -44,6 +64,23 @@ mod tests {
             Err(failure) => failure.reason,
             Ok(ctx) => panic!("admitted {ctx:?}"),
         }
+    }
+
+    #[test]
+    fn the_principal_header_names_the_caller_and_its_absence_is_anonymous() {
+        let mut headers = http::HeaderMap::new();
+        let anonymous = principal_from_header()
+            .authenticate(&AuthRequest { headers: &headers, remote_addr: None, path: "/" })
+            .expect("admitted");
+        assert!(!anonymous.authenticated);
+        headers.insert(PRINCIPAL_HEADER, "alice".parse().expect("header value"));
+        let alice = principal_from_header()
+            .authenticate(&AuthRequest { headers: &headers, remote_addr: None, path: "/" })
+            .expect("admitted");
+        assert_eq!(
+            (alice.domain.as_str(), alice.principal.as_str(), alice.authenticated),
+            ("conformance", "alice", true)
+        );
     }
 
     #[test]

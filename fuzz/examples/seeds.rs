@@ -284,7 +284,8 @@ fn dispatch(tokens: &SealedTokens, route: Route, method: &str, body: &[u8]) -> (
     let protocol = server.primary().expect("one protocol");
     let method = protocol.get(method).expect("a fixture method");
     let conn = conn();
-    let one = OneRequest { route, protocol, method, body, conn: &conn, request_id: "seed", response_limit: None };
+    let one =
+        OneRequest { route, protocol, method, body, conn: &conn, request_id: "seed", response_limit: None, session: None };
     let answer = dispatch_one(server, tokens, &one);
     (answer.status, answer.body)
 }

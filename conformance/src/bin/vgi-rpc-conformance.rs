@@ -86,17 +86,79 @@ struct Args {
     /// retry (HTTP answers that first request with 500).
     #[arg(long)]
     fail_serve_start_once: bool,
+    /// Serve HTTP without sticky sessions (on by default, as the reference worker).
+    #[arg(long)]
+    no_sticky: bool,
+    /// Do not advertise the fixed conformance echo header
+    /// (`x-vgi-conformance-echo: conformance-fixed-marker`).
+    #[arg(long)]
+    no_sticky_echo: bool,
+    /// Default sticky-session TTL in seconds (default 300).
+    #[arg(long, value_name = "SECONDS")]
+    sticky_ttl: Option<f64>,
+    /// Authenticate the principal named in `X-Conformance-Principal`
+    /// (anonymous without it): the sticky cross-principal fixture.
+    #[arg(long, conflicts_with = "http_auth")]
+    sticky_auth: bool,
     /// Host vgi_rpc.Identity.v2 under the fixed conformance policy: `both`
     /// (resolver and minter), `introspect-only` (resolver), `grants`
     /// (resolver and the fixture's sealed-grant keys, framework-minted, plus
     /// conformance.Whoami.v1). Implies principal-header authentication over HTTP.
-    #[arg(long, value_enum, default_value = "off", conflicts_with = "http_auth")]
+    #[arg(long, value_enum, default_value = "off", conflicts_with_all = ["http_auth", "sticky_auth"])]
     identity: vgi_rpc_conformance::identity_fixture::IdentityMode,
     /// A sealed-grant key (standard base64 of 32 bytes); repeat to rotate,
     /// the first mints. Default: VGI_RPC_GRANT_KEYS. Enables framework-minted
     /// grants (issue_grant) and accepts them as bearers over HTTP.
     #[arg(long, value_name = "KEY")]
     grant_key: Vec<String>,
+}
+
+/// The echo header the conformance worker advertises, as the reference's.
+const ECHO_HEADER: (&str, &str) = ("x-vgi-conformance-echo", "conformance-fixed-marker");
+
+/// The sticky settings the flags describe (`None` with `--no-sticky`).
+fn sticky_settings(args: &Args) -> Result<Option<vgi_rpc::http::sticky::StickySettings>, String> {
+    if args.no_sticky {
+        return Ok(None);
+    }
+    let mut settings = vgi_rpc::http::sticky::StickySettings::default();
+    if let Some(ttl) = args.sticky_ttl {
+        settings.default_ttl = std::time::Duration::try_from_secs_f64(ttl)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| format!("--sticky-ttl {ttl}: expected a positive number of seconds"))?;
+    }
+    if !args.no_sticky_echo {
+        settings.echo_headers.push((ECHO_HEADER.0.to_owned(), ECHO_HEADER.1.to_owned()));
+    }
+    Ok(Some(settings))
+}
+
+/// `POST /__test_drain__` refuses new sessions as a drain would (without
+/// stopping the worker); `DELETE` accepts them again. Both answer `204`.
+/// A conformance-fixture affordance (the reference worker's `_TestDrainResource`).
+fn with_test_drain(
+    router: vgi_rpc::http::axum::Router,
+    handles: &vgi_rpc::http::ServeHandles,
+) -> vgi_rpc::http::axum::Router {
+    use vgi_rpc::http::axum::http::StatusCode;
+    use vgi_rpc::http::axum::routing::post;
+    let (on, off) = (handles.sessions.clone(), handles.sessions.clone());
+    router.route(
+        "/__test_drain__",
+        post(move || async move {
+            if let Some(s) = &on {
+                s.drain();
+            }
+            StatusCode::NO_CONTENT
+        })
+        .delete(move || async move {
+            if let Some(s) = &off {
+                s.undrain();
+            }
+            StatusCode::NO_CONTENT
+        }),
+    )
 }
 
 /// The fetch limits the storage flags set, with `policy`.
@@ -257,7 +319,12 @@ fn identity_auth(
 
 /// `--http [PORT]`: bind, print `PORT:<n>`, serve until SIGTERM/SIGINT.
 fn serve_http(server: vgi_rpc::Server, args: &Args, identity: Option<&IdentityAuth>) -> ExitCode {
-    let served = args.http_args.serve_worker(server, args.http, |config| {
+    let sticky = match sticky_settings(args) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let adjust = |config: &mut vgi_rpc::http::HttpConfig| {
+        config.sticky = sticky;
         config.apply_connection_flags(args.transport.max_connections, args.transport.idle_timeout());
         if args.fake_storage.is_some() {
             // As the reference's storage worker: the threshold doubles as the
@@ -276,10 +343,15 @@ fn serve_http(server: vgi_rpc::Server, args: &Args, identity: Option<&IdentityAu
             let reject_all = vgi_rpc_conformance::auth_fixture::reject_all();
             config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(reject_all)));
         }
+        if args.sticky_auth {
+            let by_header = vgi_rpc_conformance::auth_fixture::principal_from_header();
+            config.auth = Some(vgi_rpc::http::AuthSettings::new(Arc::new(by_header)));
+        }
         if let Some(auth) = identity {
             config.auth = Some(vgi_rpc::http::AuthSettings::new(auth.clone()));
         }
-    });
+    };
+    let served = args.http_args.serve_worker_with(server, args.http, adjust, with_test_drain);
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::Float64Type;
 use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,10 @@ use vgi_rpc::{CallContext, ExchangeState, InputBatch, LogLevel, MethodDef, Outpu
 use super::cancel_probe::{self, Counter};
 use super::producers::describe_factor;
 use super::rich_header::build_rich_header;
-use super::types::{ACCUM, BY_I64, CONFORMANCE_HEADER, COUNTER, EMPTY, INPUT_METADATA, RICH_HEADER, VALUE_F64};
+use super::sticky::SessionCounterExchange;
+use super::types::{
+    ACCUM, BY_I64, CONFORMANCE_HEADER, COUNTER, EMPTY, INPUT_METADATA, RICH_HEADER, VALUE_F64, VALUE_I64,
+};
 
 /// The application key `exchange_input_metadata` reports.
 pub const INPUT_METADATA_KEY: &str = "vgi.conformance.input";
@@ -166,21 +169,6 @@ impl ExchangeState for CancellableEcho {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct NoSession;
-
-impl ExchangeState for NoSession {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
-
-    fn exchange(&mut self, input: &InputBatch, _out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
-        // Checked like the reference: the input must be readable, then the session is missing.
-        input.batch.column_by_name("by").and_then(|c| c.as_primitive_opt::<Int64Type>());
-        Err(RpcError::runtime_error("no sticky counter bound to this request"))
-    }
-}
-
 fn scale_stream(factor: f64) -> StreamResult {
     StreamResult::exchange(VALUE_F64.encoded.clone(), VALUE_F64.schema.clone(), Scale { factor })
 }
@@ -254,7 +242,9 @@ pub fn methods() -> Vec<MethodDef> {
             .state_decoder(exchange_decoder::<Scale>())
             .exchange(|p, _| Ok(scale_stream(p.f64("factor")?).with_header(build_rich_header(p.i64("seed")?)?))),
         MethodDef::builder("exchange_session_counter")
-            .state_decoder(exchange_decoder::<NoSession>())
-            .exchange(|_, _| Ok(StreamResult::exchange(BY_I64.encoded.clone(), BY_I64.schema.clone(), NoSession))),
+            .state_decoder(exchange_decoder::<SessionCounterExchange>())
+            .exchange(|_, _| {
+                Ok(StreamResult::exchange(VALUE_I64.encoded.clone(), BY_I64.schema.clone(), SessionCounterExchange))
+            }),
     ]
 }

@@ -11,6 +11,7 @@ mod published;
 pub mod pyfmt;
 mod rich_header;
 mod secondary;
+mod sticky;
 pub mod types;
 mod unary;
 

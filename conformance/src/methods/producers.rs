@@ -12,6 +12,7 @@ use vgi_rpc::{CallContext, LogLevel, Metadata, MethodDef, OutputCollector, Produ
 use super::cancel_probe::{self, Counter};
 use super::pyfmt::py_float;
 use super::rich_header::build_rich_header;
+use super::sticky::SessionCounterProducer;
 use super::types::{dynamic_schema, CONFORMANCE_HEADER, COUNTER, RICH_HEADER, TICK_SEEN, VALUE_I64};
 
 /// The label every annotated batch carries (deliberately non-ASCII).
@@ -221,19 +222,6 @@ impl ProducerState for Cancellable {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct NoSession;
-
-impl ProducerState for NoSession {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
-
-    fn produce(&mut self, _out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
-        Err(RpcError::runtime_error("no sticky counter bound to this request"))
-    }
-}
-
 fn conformance_header(total: i64, description: String) -> Result<RecordBatch, RpcError> {
     Ok(RecordBatch::try_new(
         CONFORMANCE_HEADER.schema.clone(),
@@ -360,8 +348,11 @@ pub fn methods() -> Vec<MethodDef> {
             }),
         MethodDef::builder("stream_session_counter")
             .param("count", i64p, false)
-            .state_decoder(producer_decoder::<NoSession>())
-            .producer(|_, _| Ok(StreamResult::producer(VALUE_I64.encoded.clone(), NoSession))),
+            .state_decoder(producer_decoder::<SessionCounterProducer>())
+            .producer(|p, _| {
+                let state = SessionCounterProducer { count: p.i64("count")?, current: 0 };
+                Ok(StreamResult::producer(VALUE_I64.encoded.clone(), state))
+            }),
     ]
 }
 

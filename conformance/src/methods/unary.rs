@@ -59,8 +59,8 @@ fn raising(name: &str, make: fn(&str) -> RpcError) -> MethodDef {
         .unary(move |p, _| Err(make(p.str("message")?)))
 }
 
-fn no_sticky_session() -> RpcError {
-    RpcError::runtime_error("no sticky counter bound to this request")
+fn scalar_i64(value: i64) -> ArrayRef {
+    Arc::new(Int64Array::from(vec![value]))
 }
 
 fn inspect_point(p: &Params<'_>) -> Result<String, RpcError> {
@@ -249,12 +249,14 @@ pub fn methods() -> Vec<MethodDef> {
         MethodDef::builder("open_counter")
             .param("initial", DataType::Int64, false)
             .returns(DataType::Int64, false)
-            .unary(|_, _| Err(RpcError::runtime_error("sticky sessions are not supported by this worker's transport"))),
+            .unary(|p, ctx| Ok(Some(scalar_i64(super::sticky::open_counter(p, ctx)?)))),
         MethodDef::builder("increment_counter")
             .param("by", DataType::Int64, false)
             .returns(DataType::Int64, false)
-            .unary(|_, _| Err(no_sticky_session())),
-        MethodDef::builder("close_counter").returns(DataType::Int64, false).unary(|_, _| Err(no_sticky_session())),
+            .unary(|p, ctx| Ok(Some(scalar_i64(super::sticky::increment_counter(p, ctx)?)))),
+        MethodDef::builder("close_counter")
+            .returns(DataType::Int64, false)
+            .unary(|_, ctx| Ok(Some(scalar_i64(super::sticky::close_counter(ctx)?)))),
     ];
     m.shrink_to_fit();
     m

@@ -66,6 +66,12 @@ impl AccessLog {
         if let Some(id) = info.stream_id {
             r.insert("stream_id".into(), id.into());
         }
+        if let Some(session) = &outcome.session {
+            r.insert("session_action".into(), session.action.as_str().into());
+            if let Some(id) = &session.session_id {
+                r.insert("session_id".into(), id.clone().into());
+            }
+        }
         if outcome.cancelled {
             r.insert("cancelled".into(), true.into());
         }

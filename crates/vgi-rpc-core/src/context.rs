@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use vgi_rpc_wire::log::LogMessage;
 use vgi_rpc_wire::{ExternalPointer, LogLevel, Metadata};
 
-use crate::{AuthContext, Externalization, TransportKind};
+use crate::session::{SessionBinding, SessionState};
+use crate::{AuthContext, Externalization, RpcError, TransportKind};
 
 /// Per-call (for streams, per-turn) context handed to every handler.
 #[derive(Debug)]
@@ -21,6 +22,12 @@ pub struct CallContext {
     pointer_reply: Mutex<Option<ExternalPointer>>,
     transport: Option<TransportKind>,
     remote_addr: Option<Arc<str>>,
+    session: Option<Arc<SessionBinding>>,
+}
+
+/// What a handler gets asking for sessions on a transport without them.
+fn sessions_unavailable() -> RpcError {
+    RpcError::runtime_error("sticky sessions not available on this transport")
 }
 
 impl CallContext {
@@ -45,7 +52,41 @@ impl CallContext {
             pointer_reply: Mutex::new(None),
             transport: None,
             remote_addr: None,
+            session: None,
         }
+    }
+
+    /// Give handlers the request's sticky-session binding (HTTP with sessions enabled).
+    pub fn with_session(mut self, session: Option<Arc<SessionBinding>>) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Open a sticky session holding `state` for `ttl` (the server's default
+    /// when `None`); later requests carrying the session's token see it as
+    /// [`CallContext::session`]. Fails on a transport without sessions, when
+    /// the client did not send `VGI-Session-Accept: true`, when a session is
+    /// already bound, and (`ServerDrainingError`) while the server drains.
+    pub fn open_session<S: SessionState>(&self, state: S, ttl: Option<std::time::Duration>) -> Result<(), RpcError> {
+        self.session.as_ref().ok_or_else(sessions_unavailable)?.open_state(state, ttl)
+    }
+
+    /// The state of the session bound to this request, when there is one of type `S`.
+    pub fn session<S: SessionState>(&self) -> Option<Arc<S>> {
+        self.session.as_ref()?.state()?.downcast::<S>()
+    }
+
+    /// The bound session's id (24 hex characters), for logs.
+    pub fn session_id(&self) -> Option<String> {
+        self.session.as_ref()?.id_hex()
+    }
+
+    /// Close the bound session: its state's `close` runs, the registry forgets
+    /// it, and the response tells the client to drop its token. Idempotent;
+    /// fails only on a transport without sessions.
+    pub fn close_session(&self) -> Result<(), RpcError> {
+        self.session.as_ref().ok_or_else(sessions_unavailable)?.close();
+        Ok(())
     }
 
     /// Record the transport the call arrived on and the peer's address.
@@ -165,5 +206,6 @@ impl CallContext {
         )
         .with_externalization(self.external.clone())
         .with_transport(self.transport, self.remote_addr.as_deref())
+        .with_session(self.session.clone())
     }
 }

@@ -78,6 +78,8 @@ pub struct CallOutcome<'a> {
     pub cancelled: bool,
     /// Wall-clock time the call finished, from the server's clock.
     pub finished_at: std::time::SystemTime,
+    /// What the request did with sticky sessions; `None` on servers without them.
+    pub session: Option<crate::session::SessionRecord>,
 }
 
 /// Observes every dispatched call. Implementations must be cheap and must

@@ -33,6 +33,7 @@ pub mod reflection;
 pub(crate) mod reply;
 pub mod serve_loop;
 pub mod server;
+pub mod session;
 pub mod state_codec;
 pub mod stateless;
 pub mod stream;

@@ -107,6 +107,7 @@ impl Session<'_> {
             stats: CallStats::default(),
             cancelled: false,
             finished_at: server.clock().now(),
+            session: None,
         };
         for hook in server.hooks() {
             hook.on_start(&info);
@@ -278,7 +279,14 @@ impl Session<'_> {
         span.record("status", if error.is_some() { "error" } else { "ok" });
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
         let outcome =
-            CallOutcome { error: error.as_ref(), duration, stats, cancelled, finished_at: server.clock().now() };
+            CallOutcome {
+                error: error.as_ref(),
+                duration,
+                stats,
+                cancelled,
+                finished_at: server.clock().now(),
+                session: None,
+            };
         for hook in server.hooks() {
             hook.on_end(&info, &outcome);
         }

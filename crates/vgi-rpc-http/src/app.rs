@@ -17,6 +17,7 @@ use vgi_rpc_token::{Key, Keyring, Sealer};
 
 use crate::config::HttpConfig;
 use crate::headers::{self, REQUEST_ID};
+use crate::sticky::{SessionsHandle, Sticky, SESSION_SEGMENT};
 use crate::tokens::SealedTokens;
 use crate::{pages, rpc};
 
@@ -28,6 +29,7 @@ pub struct HttpApp {
     pub(crate) tokens: SealedTokens,
     pub(crate) capabilities: Vec<(HeaderName, HeaderValue)>,
     pub(crate) cors: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) sticky: Option<Sticky>,
     health_body: bytes::Bytes,
 }
 
@@ -49,6 +51,8 @@ pub enum AppError {
          externalization policy; set the same cap on both (Externalization::with_max_response_bytes)"
     )]
     ExternalCap { advertised: Option<u64>, enforced: Option<u64> },
+    #[error(transparent)]
+    Sticky(#[from] crate::sticky::StickyError),
 }
 
 impl HttpApp {
@@ -64,6 +68,10 @@ impl HttpApp {
             Some(k) => k.clone(),
             None => Keyring::new(Key::random()?),
         };
+        let sticky = match &config.sticky {
+            Some(settings) => Some(Sticky::new(settings.clone(), keyring.clone(), &server)?),
+            None => None,
+        };
         let sealer = Sealer::new(keyring, server.clock().clone(), config.token_ttl);
         let tokens = SealedTokens::new(sealer, config.call_state_cache_entries);
         let capabilities = headers::capability_headers(&config, server.externalization());
@@ -75,7 +83,13 @@ impl HttpApp {
         })
         .to_string()
         .into();
-        Ok(Self { prefix: config.normalized_prefix(), server, config, tokens, capabilities, cors, health_body })
+        Ok(Self { prefix: config.normalized_prefix(), server, config, tokens, capabilities, cors, sticky, health_body })
+    }
+
+    /// The handle on this app's sticky sessions (drain, shutdown), when
+    /// sessions are enabled.
+    pub fn sessions(&self) -> Option<SessionsHandle> {
+        self.sticky.as_ref().map(|s| SessionsHandle::new(s.registry.clone()))
     }
 
     /// The axum router (accepts further `tower::Layer`s).
@@ -186,6 +200,9 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
         ([crate::upload::UPLOAD_URL_SEGMENT, "init"], &Method::POST) => {
             crate::upload::serve(app, req, request_id).await
         }
+        ([SESSION_SEGMENT], &Method::DELETE) if app.sticky.is_some() => {
+            delete_session(app, req.headers().clone(), auth).await
+        }
         ([name], &Method::POST) if name.starts_with("__") && name.ends_with("__") => {
             rpc::reserved(app, name, request_id)
         }
@@ -205,6 +222,29 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
             }
         }
         _ => plain_not_found(),
+    }
+}
+
+/// `DELETE {prefix}/__session__`: `204` when the caller's live session was
+/// closed, `200` on every failure alike (no probing with a stolen token).
+async fn delete_session(app: &Arc<HttpApp>, headers: http::HeaderMap, auth: Arc<AuthContext>) -> Response {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let delete = {
+        let app = app.clone();
+        move || app.sticky.as_ref().is_some_and(|s| s.delete(&headers, &auth))
+    };
+    // Closing waits for an in-flight call on the session: off the reactor.
+    let closed = if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(delete)
+    } else {
+        tokio::task::spawn_blocking(delete).await.unwrap_or(false)
+    };
+    if closed {
+        let mut resp = response(StatusCode::NO_CONTENT, "text/plain", Body::empty());
+        resp.headers_mut().insert(crate::sticky::SESSION_CLOSE, HeaderValue::from_static("true"));
+        resp
+    } else {
+        response(StatusCode::OK, "text/plain", Body::empty())
     }
 }
 

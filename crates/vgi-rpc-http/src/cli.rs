@@ -85,9 +85,24 @@ pub struct HttpArgs {
     /// Hard cap on remembered proof nonces (oldest evicted beyond it).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CAPACITY)]
     pub proof_replay_capacity: usize,
+    /// Seconds a draining worker (SIGTERM/SIGINT) waits for in-flight
+    /// requests before closing every connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::config::DEFAULT_DRAIN_GRACE.as_secs_f64())]
+    pub drain_grace: f64,
+    /// Seconds a client has to send a request's headers (default: the idle timeout).
+    #[arg(long, value_name = "SECONDS")]
+    pub header_read_timeout: Option<f64>,
+    /// Seconds a client has to send a request body after its headers (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::config::DEFAULT_BODY_READ_TIMEOUT.as_secs_f64())]
+    pub body_read_timeout: f64,
     /// Per-principal quotas (they configure the server: build it with `quotas.settings()`).
     #[command(flatten)]
     pub quotas: crate::quota::QuotaArgs,
+}
+
+/// A non-negative, finite number of seconds.
+fn seconds(flag: &str, value: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value).map_err(|_| format!("{flag} {value}: expected a non-negative number of seconds"))
 }
 
 fn parse_mode(text: &str) -> Result<ProofMode, String> {
@@ -123,6 +138,11 @@ impl HttpArgs {
         if self.no_compression {
             config.response_codecs.clear();
         }
+        config.drain_grace = seconds("--drain-grace", self.drain_grace)?;
+        config.header_read_timeout =
+            self.header_read_timeout.map(|s| seconds("--header-read-timeout", s)).transpose()?;
+        config.body_read_timeout =
+            Some(seconds("--body-read-timeout", self.body_read_timeout)?).filter(|t| !t.is_zero());
         if self.no_call_state_cache {
             config.call_state_cache_entries = 0;
         }
@@ -169,6 +189,18 @@ impl HttpArgs {
         http_port: Option<u16>,
         adjust: impl FnOnce(&mut HttpConfig),
     ) -> Result<(), String> {
+        self.serve_worker_with(server, http_port, adjust, |router, _| router)
+    }
+
+    /// [`HttpArgs::serve_worker`] with a hook that may extend the router
+    /// (given the server's drain switch and sticky sessions).
+    pub fn serve_worker_with(
+        &self,
+        server: vgi_rpc_core::Server,
+        http_port: Option<u16>,
+        adjust: impl FnOnce(&mut HttpConfig),
+        extend: impl FnOnce(axum::Router, &crate::ServeHandles) -> axum::Router,
+    ) -> Result<(), String> {
         let addr = self.bind_addr(http_port)?;
         let mut config = self.config()?;
         adjust(&mut config);
@@ -178,7 +210,7 @@ impl HttpArgs {
             let _ = writeln!(out, "PORT:{}", bound.port());
             let _ = out.flush();
         };
-        crate::serve_http(Arc::new(server), config, addr, announce).map_err(|e| e.to_string())
+        crate::serve_http_with(Arc::new(server), config, addr, announce, extend).map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// Bearer tokens and/or XFCC identities; either one admits a caller.

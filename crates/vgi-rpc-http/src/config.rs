@@ -23,6 +23,11 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Default idle timeout of a keep-alive connection (also the time a client
 /// has to send a request's headers).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time a client has to send a request body once its head arrived.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time a draining server waits for in-flight requests before it
+/// closes every connection and returns.
+pub const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(30);
 
 /// How the HTTP server behaves. `Default` matches the reference worker's
 /// `--http` mode (no prefix, no advertised request cap, zstd and gzip
@@ -69,6 +74,16 @@ pub struct HttpConfig {
     /// beside a `require`-mode proof gate in `auth`: the server cannot infer
     /// the posture from an opaque authenticator (`docs/proxy-proof-spec.md` §2.2).
     pub proxy_proof_required: bool,
+    /// Sticky sessions (WIRE_PROTOCOL.md §17); `None` disables them and
+    /// leaves the wire exactly as without the feature.
+    pub sticky: Option<crate::sticky::StickySettings>,
+    /// Time a client has to send a request's headers; `None` uses `idle_timeout`.
+    pub header_read_timeout: Option<Duration>,
+    /// Time a client has to send a request body after its head; `None` never.
+    pub body_read_timeout: Option<Duration>,
+    /// How long a drain (SIGTERM, or [`crate::serve::Drain::start`]) waits for
+    /// in-flight requests before closing every connection.
+    pub drain_grace: Duration,
 }
 
 impl Default for HttpConfig {
@@ -89,6 +104,10 @@ impl Default for HttpConfig {
             token_ttl: vgi_rpc_token::seal::DEFAULT_TTL,
             auth: None,
             proxy_proof_required: false,
+            sticky: None,
+            header_read_timeout: None,
+            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
+            drain_grace: DEFAULT_DRAIN_GRACE,
         }
     }
 }

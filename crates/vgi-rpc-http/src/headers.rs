@@ -23,6 +23,8 @@ const ALWAYS_EXPOSED: &[&str] = &[
     "VGI-Auth-Reason",
     "VGI-Auth-Proxy-Required",
     "Content-Encoding",
+    "VGI-Session",
+    "VGI-Session-Close",
 ];
 
 fn value(text: &str) -> HeaderValue {
@@ -54,6 +56,9 @@ pub fn capability_headers(config: &HttpConfig, external: Option<&Externalization
     push("vgi-supported-encodings", codecs.join(", "));
     if config.proxy_proof_required {
         push("vgi-proxy-proof-required", "true".to_owned());
+    }
+    if let Some(sticky) = &config.sticky {
+        out.extend(sticky.capability_headers());
     }
     out
 }

@@ -19,6 +19,7 @@ mod pages;
 pub mod quota;
 mod rpc;
 pub mod serve;
+pub mod sticky;
 pub mod tokens;
 mod upload;
 
@@ -26,8 +27,13 @@ pub use app::HttpApp;
 pub use auth::AuthSettings;
 pub use config::HttpConfig;
 pub use encoding::Codec;
-pub use serve::{serve_http, serve_router, serve_router_with, termination_signal, ConnectionLimits, ServeError};
+pub use serve::{
+    serve_http, serve_http_with, serve_router, serve_router_draining, serve_router_with, termination_signal,
+    ConnectionLimits, Drain, DrainReport, ServeError, ServeHandles, ServeOptions,
+};
 pub use vgi_rpc_auth;
+/// The web framework the server is built on (for [`serve_http_with`] hooks).
+pub use axum;
 /// The TLS library of the client's `https://` (for [`client::HttpClient::set_tls_config`]).
 #[cfg(feature = "tls")]
 pub use rustls;

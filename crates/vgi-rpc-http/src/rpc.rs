@@ -10,6 +10,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
+use vgi_rpc_core::session::{SessionBinding, SessionEntry};
 use vgi_rpc_core::stateless::{
     dispatch_one, error_body, reserved_not_implemented, resolve_route, Answer, OneRequest, Route, Status,
 };
@@ -119,7 +120,18 @@ pub(crate) async fn serve(
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let limit = app.config.effective_max_request_bytes();
-    let raw = match capped_body(headers, body, limit).await {
+    let read = capped_body(headers, body, limit);
+    let read = match app.config.body_read_timeout {
+        Some(t) => match tokio::time::timeout(t, read).await {
+            Ok(read) => read,
+            Err(_) => {
+                let message = format!("request body not received within {} s", t.as_secs_f64());
+                return json_error(StatusCode::REQUEST_TIMEOUT, "Request Timeout", &message);
+            }
+        },
+        None => read.await,
+    };
+    let raw = match read {
         Ok(raw) => raw,
         Err(refused) => return refused,
     };
@@ -170,12 +182,23 @@ pub(crate) async fn serve(
         );
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", &message);
     }
+    let (session, session_entry) = match app.sticky.as_ref().map(|s| s.bind(headers, &auth)) {
+        None => (None, None),
+        Some(Ok((binding, entry))) => (Some(binding), entry),
+        Some(Err(lost)) => {
+            let mut resp = arrow_error(app, StatusCode::OK, request_id, method, &lost);
+            resp.headers_mut().insert(RPC_ERROR, HeaderValue::from_static("true"));
+            return resp;
+        }
+    };
     let call = Call {
         route,
         protocol: protocol_def,
         method: method_def,
         body,
-        conn: ConnectionInfo { auth, remote_addr: remote, kind: Some(TransportKind::Http) },
+        conn: ConnectionInfo { auth: auth.clone(), remote_addr: remote, kind: Some(TransportKind::Http) },
+        session: session.clone(),
+        session_entry,
     };
     let answer = match run_handler(app, call, request_id, response_limit).await {
         Ok(answer) => answer,
@@ -193,6 +216,9 @@ pub(crate) async fn serve(
     }
     if answer.status == Status::MethodError {
         resp.headers_mut().insert(RPC_ERROR, HeaderValue::from_static("true"));
+    }
+    if let (Some(sticky), Some(binding)) = (app.sticky.as_ref(), session.as_ref()) {
+        sticky.stamp(binding, &auth, resp.headers_mut());
     }
     resp
 }
@@ -219,10 +245,14 @@ struct Call {
     method: Arc<MethodDef>,
     body: Bytes,
     conn: ConnectionInfo,
+    session: Option<Arc<SessionBinding>>,
+    /// The session the request's token resolved to: calls on it run one at a time.
+    session_entry: Option<Arc<SessionEntry>>,
 }
 
 impl Call {
     fn dispatch(&self, app: &HttpApp, request_id: &str, response_limit: Option<u64>) -> Answer {
+        let _serialized = self.session_entry.as_ref().map(|e| e.lock_calls());
         let one = OneRequest {
             route: self.route,
             protocol: &self.protocol,
@@ -231,6 +261,7 @@ impl Call {
             conn: &self.conn,
             request_id,
             response_limit,
+            session: self.session.clone(),
         };
         dispatch_one(&app.server, &app.tokens, &one)
     }

@@ -28,13 +28,16 @@ pub enum TokenKind {
     Cursor,
     /// The call token minted once at `/init`.
     Call,
+    /// A sticky session token (`VGI-Session`), scoped to the server rather
+    /// than a protocol; base64url without padding, as the session spec asks.
+    Session,
 }
 
 impl TokenKind {
     fn version(self) -> u8 {
         match self {
             TokenKind::Cursor => 5,
-            TokenKind::Call => 1,
+            TokenKind::Call | TokenKind::Session => 1,
         }
     }
 
@@ -42,6 +45,14 @@ impl TokenKind {
         match self {
             TokenKind::Cursor => b"vgi_rpc.state.v4\x00",
             TokenKind::Call => b"vgi_rpc.call.v1\x00",
+            TokenKind::Session => b"vgi_rpc.session.v1\x00",
+        }
+    }
+
+    fn engine(self) -> &'static base64_simd::Base64 {
+        match self {
+            TokenKind::Session => &base64_simd::URL_SAFE_NO_PAD,
+            _ => &base64_simd::STANDARD,
         }
     }
 }
@@ -133,7 +144,7 @@ impl Sealer {
         let tag =
             self.ciphers[0].seal_in_place(&nonce, &aad, &mut token[HEADER_BYTES..]).map_err(|_| TokenError::Invalid)?;
         token.extend_from_slice(&tag);
-        Ok(base64_simd::STANDARD.encode_to_string(token))
+        Ok(kind.engine().encode_to_string(token))
     }
 
     /// Open a token: version, then authenticity (any key of the ring), then
@@ -145,7 +156,7 @@ impl Sealer {
         identity: Identity<'_>,
         token: &str,
     ) -> Result<Vec<u8>, TokenError> {
-        let mut raw = base64_simd::STANDARD.decode_to_vec(token.trim()).map_err(|_| TokenError::Invalid)?;
+        let mut raw = kind.engine().decode_to_vec(token.trim()).map_err(|_| TokenError::Invalid)?;
         if raw.len() < HEADER_BYTES + TAG_BYTES || raw[0] != kind.version() {
             return Err(TokenError::Invalid);
         }
@@ -199,6 +210,20 @@ mod tests {
 
     const ALICE: Identity<'static> = Identity { authenticated: true, domain: "bearer", principal: "alice" };
     const BOB: Identity<'static> = Identity { authenticated: true, domain: "bearer", principal: "bob" };
+
+    #[test]
+    fn session_tokens_are_url_safe_and_distinct_from_call_tokens() {
+        let clock = FakeClock::at_unix(1_700_000_000);
+        let s = sealer(&clock);
+        let t = s.seal(TokenKind::Session, "", ALICE, &[0xfb; 40]).unwrap();
+        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{t}");
+        assert_eq!(s.open(TokenKind::Session, "", ALICE, &t).unwrap(), vec![0xfb; 40]);
+        assert_eq!(s.open(TokenKind::Session, "", BOB, &t), Err(TokenError::Invalid));
+        let call = s.seal(TokenKind::Call, "", ALICE, &[0xfb; 40]).unwrap();
+        let as_url = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(base64::engine::general_purpose::STANDARD.decode(&call).unwrap());
+        assert_eq!(s.open(TokenKind::Session, "", ALICE, &as_url), Err(TokenError::Invalid), "kinds never cross");
+    }
 
     #[test]
     fn round_trips_for_the_same_identity_kind_and_protocol() {

@@ -24,7 +24,7 @@ fn kind() -> impl Strategy<Value = TokenKind> {
 fn other(kind: TokenKind) -> TokenKind {
     match kind {
         TokenKind::Cursor => TokenKind::Call,
-        TokenKind::Call => TokenKind::Cursor,
+        TokenKind::Call | TokenKind::Session => TokenKind::Cursor,
     }
 }
 

@@ -80,6 +80,8 @@ pub struct OneRequest<'a> {
     pub request_id: &'a str,
     /// Hard cap on the response body, when one applies.
     pub response_limit: Option<u64>,
+    /// The request's sticky-session binding, on a transport with sessions.
+    pub session: Option<Arc<crate::session::SessionBinding>>,
 }
 
 /// Dispatch one request.

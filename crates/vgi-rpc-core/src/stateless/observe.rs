@@ -36,10 +36,11 @@ pub(super) struct Observed<'a> {
     info: &'a CallInfo<'a>,
     started: std::time::Duration,
     span: tracing::Span,
+    session: Option<std::sync::Arc<crate::session::SessionBinding>>,
 }
 
 impl<'a> Observed<'a> {
-    pub(super) fn start(server: &'a Server, info: &'a CallInfo<'a>) -> Self {
+    pub(super) fn start(server: &'a Server, info: &'a CallInfo<'a>, req: &super::OneRequest<'_>) -> Self {
         for hook in server.hooks() {
             hook.on_start(info);
         }
@@ -52,7 +53,7 @@ impl<'a> Observed<'a> {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        Self { server, info, started: server.clock().monotonic(), span }
+        Self { server, info, started: server.clock().monotonic(), span, session: req.session.clone() }
     }
 
     /// The call's span, to enter while the handler runs.
@@ -64,7 +65,9 @@ impl<'a> Observed<'a> {
         let duration = self.server.clock().monotonic().saturating_sub(self.started);
         self.span.record("status", if error.is_some() { "error" } else { "ok" });
         self.span.record("duration_ms", duration.as_secs_f64() * 1000.0);
-        let outcome = CallOutcome { error, duration, stats, cancelled, finished_at: self.server.clock().now() };
+        let session = self.session.as_ref().map(|s| s.record());
+        let outcome =
+            CallOutcome { error, duration, stats, cancelled, finished_at: self.server.clock().now(), session };
         for hook in self.server.hooks() {
             hook.on_end(self.info, &outcome);
         }

@@ -136,7 +136,7 @@ pub(super) fn init(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>,
         Err(refused) => return super::quota_answer(reply, &refused, req),
     };
     let info = call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), Some(&stream_id), true);
-    let observed = Observed::start(server, &info);
+    let observed = Observed::start(server, &info, req);
     let span = observed.span();
     let _entered = span.enter();
     let mut stats = CallStats::default();
@@ -284,7 +284,7 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
     };
     let input_schema = input.batch.schema();
     let info = call_info(server, req, &input_schema, input.batch.num_rows(), Some(&call.stream_id), false);
-    let observed = Observed::start(server, &info);
+    let observed = Observed::start(server, &info, req);
     let span = observed.span();
     let _entered = span.enter();
     let mut stats = CallStats::default();

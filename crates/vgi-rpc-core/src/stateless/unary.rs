@@ -55,6 +55,7 @@ pub(super) fn context(server: &Server, req: &OneRequest<'_>, metadata: vgi_rpc_w
     )
     .with_externalization(server.externalization().cloned())
     .with_transport(req.conn.kind, req.conn.remote_addr.as_deref())
+    .with_session(req.session.clone())
 }
 
 /// Serve a unary call.
@@ -67,7 +68,7 @@ pub(super) fn serve(server: &Server, reply: &Reply<'_>, req: &OneRequest<'_>) ->
         return error_answer(reply, Status::BadRequest, &RpcError::type_error("not a unary method"), req);
     };
     let info = call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), None, true);
-    let observed = Observed::start(server, &info);
+    let observed = Observed::start(server, &info, req);
     let span = observed.span();
     let _entered = span.enter();
     let mut stats = CallStats::default();

@@ -32,6 +32,7 @@ mod response;
 mod rpc_client;
 mod session;
 mod spin_io;
+mod sticky;
 mod tls;
 mod transport;
 mod unary;
@@ -84,6 +85,8 @@ pub struct HttpClient {
     /// own threshold, how uploads are put (boxed: rarely used, and the
     /// client is often held by value in enums).
     uploads: Box<UploadSettings>,
+    /// The sticky-session scope, when one is active (boxed: rarely used).
+    sticky: Option<Box<sticky::SessionView>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -126,6 +129,7 @@ impl HttpClient {
             requests_sent: 0,
             resolver: None,
             uploads: Box::default(),
+            sticky: None,
         })
     }
 
@@ -280,8 +284,14 @@ impl HttpClient {
         } else {
             body
         };
+        if let Some(view) = &self.sticky {
+            view.apply(&mut headers);
+        }
         self.requests_sent += 1;
         let response = self.transport.post(uri.clone(), headers, body, self.max_response_bytes)?;
+        if let Some(view) = &mut self.sticky {
+            view.capture(&response.headers);
+        }
         self.last_request_id = response.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
         if let Some(caps) = UploadCapabilities::from_headers(&response.headers) {
             self.uploads.caps = Some(caps);

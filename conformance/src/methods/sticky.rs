@@ -1,0 +1,106 @@
+//! The sticky-session conformance methods (`open_counter`,
+//! `increment_counter`, `close_counter`, `stream_session_counter`,
+//! `exchange_session_counter`): a counter held in the request's sticky
+//! session and read back by later calls, unary or streaming.
+
+use std::sync::{Arc, Mutex};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Int64Array, RecordBatch};
+use serde::{Deserialize, Serialize};
+use vgi_rpc::core::session::SessionState;
+use vgi_rpc::core::state_codec::encode_state;
+use vgi_rpc::{CallContext, ExchangeState, InputBatch, OutputCollector, Params, ProducerState, RpcError};
+
+use super::types::VALUE_I64;
+
+/// The state a counter session holds. The framework serializes calls on
+/// one session, so the mutex is never contended.
+pub(super) struct StickyCounter {
+    value: Mutex<i64>,
+}
+
+impl SessionState for StickyCounter {}
+
+impl StickyCounter {
+    fn update(&self, f: impl FnOnce(&mut i64)) -> i64 {
+        let mut value = self.value.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut value);
+        *value
+    }
+}
+
+fn bound(ctx: &CallContext) -> Result<Arc<StickyCounter>, RpcError> {
+    ctx.session::<StickyCounter>().ok_or_else(|| RpcError::runtime_error("no sticky counter bound to this request"))
+}
+
+/// `open_counter(initial)`: open a session holding the counter; returns `initial`.
+pub(super) fn open_counter(p: &Params<'_>, ctx: &CallContext) -> Result<i64, RpcError> {
+    let initial = p.i64("initial")?;
+    ctx.open_session(StickyCounter { value: Mutex::new(initial) }, None)?;
+    Ok(initial)
+}
+
+/// `increment_counter(by)`: add to the bound counter; returns the new value.
+pub(super) fn increment_counter(p: &Params<'_>, ctx: &CallContext) -> Result<i64, RpcError> {
+    let by = p.i64("by")?;
+    Ok(bound(ctx)?.update(|v| *v += by))
+}
+
+/// `close_counter()`: the counter's final value; the session is closed.
+pub(super) fn close_counter(ctx: &CallContext) -> Result<i64, RpcError> {
+    let value = bound(ctx)?.update(|_| ());
+    ctx.close_session()?;
+    Ok(value)
+}
+
+fn value_batch(value: i64) -> Result<RecordBatch, RpcError> {
+    Ok(RecordBatch::try_new(VALUE_I64.schema.clone(), vec![Arc::new(Int64Array::from(vec![value]))])?)
+}
+
+/// `stream_session_counter(count)`: each turn increments the session's
+/// counter by one and emits it, `count` times.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SessionCounterProducer {
+    pub(super) count: i64,
+    pub(super) current: i64,
+}
+
+impl ProducerState for SessionCounterProducer {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
+    fn produce(&mut self, out: &mut OutputCollector, ctx: &CallContext) -> Result<(), RpcError> {
+        if self.current >= self.count {
+            return out.finish();
+        }
+        let value = bound(ctx)?.update(|v| *v += 1);
+        out.emit(value_batch(value)?)?;
+        self.current += 1;
+        Ok(())
+    }
+}
+
+/// `exchange_session_counter()`: each input's `by` column, summed, is added
+/// to the session's counter, and the new value emitted.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SessionCounterExchange;
+
+impl ExchangeState for SessionCounterExchange {
+    fn encode_state(&self) -> Option<Vec<u8>> {
+        encode_state(self).ok()
+    }
+
+    fn exchange(&mut self, input: &InputBatch, out: &mut OutputCollector, ctx: &CallContext) -> Result<(), RpcError> {
+        let sum: i64 = input
+            .batch
+            .column_by_name("by")
+            .and_then(|c| c.as_primitive_opt::<Int64Type>())
+            .map(|c| c.iter().flatten().sum())
+            .unwrap_or(0);
+        let value = bound(ctx)?.update(|v| *v += sum);
+        out.emit(value_batch(value)?)
+    }
+}
