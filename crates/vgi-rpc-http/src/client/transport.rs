@@ -86,14 +86,15 @@ pub(crate) struct Transport {
     runtime: tokio::runtime::Runtime,
     connection: Mutex<Option<Connection>>,
     timeout: Option<Duration>,
-    tls: TlsSettings,
+    /// Boxed: rarely used, and clients are often held by value in enums.
+    tls: Box<TlsSettings>,
 }
 
 impl Transport {
     /// A transport with its own runtime and no connection yet.
     pub fn new() -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        Ok(Self { runtime, connection: Mutex::new(None), timeout: None, tls: TlsSettings::default() })
+        Ok(Self { runtime, connection: Mutex::new(None), timeout: None, tls: Box::default() })
     }
 
     /// The TLS settings of `https://` connections; changing them drops the kept connection.
