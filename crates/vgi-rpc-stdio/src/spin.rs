@@ -13,11 +13,22 @@
 //! spinning at all; every 128 blocked reads it probes again with a small
 //! budget.
 //!
+//! Waiting for the peer's turn (the first read after this side wrote) and
+//! waiting for the rest of a message the peer is still writing are two
+//! different waits, with a budget each. The reference Python client writes
+//! a request in about ten small writes; with one budget, the quick pieces
+//! kept resetting it, so the long wait for the next call spun its whole
+//! budget every time (≈ 50 µs of CPU per call). A [`MarkTurn`] writer tells
+//! the reader when this side has written; without one, every wait counts
+//! as a turn.
+//!
 //! Only for descriptors whose open file description this reader owns alone
 //! (a pipe's read end): `O_NONBLOCK` is set on it.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Default time spent polling before blocking.
@@ -28,10 +39,12 @@ pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 pub struct SpinReader<R> {
     inner: R,
     fd: RawFd,
-    max_spin: Duration,
-    budget: Duration,
-    blocked: u32,
-    misses_in_row: u32,
+    /// For the first read after this side wrote: the peer's turn.
+    turn: Budget,
+    /// For the rest of a message the peer is still writing.
+    within: Budget,
+    /// Set by a [`MarkTurn`] writer on every write; `None`: every wait is a turn.
+    wrote: Option<Arc<AtomicBool>>,
 }
 
 /// Blocked reads in a row tolerated before the budget starts shrinking.
@@ -39,6 +52,70 @@ const TOLERATED_MISSES: u32 = 4;
 
 const PROBE_EVERY: u32 = 128;
 const PROBE_BUDGET: Duration = Duration::from_micros(8);
+
+/// One adaptive spin budget.
+#[derive(Debug)]
+struct Budget {
+    max: Duration,
+    now: Duration,
+    blocked: u32,
+    misses_in_row: u32,
+}
+
+impl Budget {
+    fn new(max: Duration) -> Self {
+        Self { max, now: max, blocked: 0, misses_in_row: 0 }
+    }
+
+    /// The data came within the budget: allow the full budget again.
+    fn hit(&mut self) {
+        self.now = self.max;
+        self.misses_in_row = 0;
+    }
+
+    /// The budget ran out and the read blocked.
+    fn miss(&mut self) {
+        self.blocked = self.blocked.wrapping_add(1);
+        self.misses_in_row = self.misses_in_row.saturating_add(1);
+        if self.misses_in_row > TOLERATED_MISSES {
+            self.now /= 2;
+        }
+        if self.now < Duration::from_micros(1) {
+            self.now = if self.blocked.is_multiple_of(PROBE_EVERY) { PROBE_BUDGET } else { Duration::ZERO };
+        }
+    }
+}
+
+/// A writer that marks, on every write, that the peer's turn comes next,
+/// for the [`SpinReader`] given the same flag ([`SpinReader::with_turns`]).
+#[derive(Debug)]
+pub struct MarkTurn<W> {
+    inner: W,
+    wrote: Arc<AtomicBool>,
+}
+
+impl<W> MarkTurn<W> {
+    /// Wrap `inner`, setting `wrote` on every write.
+    pub fn new(inner: W, wrote: Arc<AtomicBool>) -> Self {
+        Self { inner, wrote }
+    }
+}
+
+impl<W: Write> Write for MarkTurn<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.wrote.store(true, Ordering::Relaxed);
+        self.inner.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.wrote.store(true, Ordering::Relaxed);
+        self.inner.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 impl<R: Read + AsRawFd> SpinReader<R> {
     /// Wrap `inner`; returns it unwrapped (`Err`) when its descriptor is not a
@@ -50,7 +127,14 @@ impl<R: Read + AsRawFd> SpinReader<R> {
         if !is_pipe_or_socket(fd) || set_nonblocking(fd).is_err() {
             return Err(inner);
         }
-        Ok(Self { inner, fd, max_spin: spin, budget: spin, blocked: 0, misses_in_row: 0 })
+        Ok(Self { inner, fd, turn: Budget::new(spin), within: Budget::new(spin), wrote: None })
+    }
+
+    /// Tell turns from the rest of a message by `wrote`, which a
+    /// [`MarkTurn`] around this side's writer sets.
+    pub fn with_turns(mut self, wrote: Arc<AtomicBool>) -> Self {
+        self.wrote = Some(wrote);
+        self
     }
 }
 
@@ -90,36 +174,31 @@ fn wait_readable(fd: RawFd) -> io::Result<()> {
 
 impl<R: Read> Read for SpinReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // The first read since this side wrote waits for the peer's turn;
+        // any later one, for the rest of what the peer is writing.
+        let is_turn = self.wrote.as_ref().is_none_or(|wrote| wrote.swap(false, Ordering::Relaxed));
         let mut started: Option<Instant> = None;
         let mut had_to_block = false;
         loop {
+            let budget = if is_turn { &mut self.turn } else { &mut self.within };
             match self.inner.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Ok(n) => {
                     if started.is_some() && !had_to_block {
-                        // The spin paid off: allow the full budget again.
-                        self.budget = self.max_spin;
-                        self.misses_in_row = 0;
+                        budget.hit();
                     }
                     return Ok(n);
                 }
                 other => return other,
             }
             let t0 = *started.get_or_insert_with(Instant::now);
-            if !had_to_block && t0.elapsed() < self.budget {
+            if !had_to_block && t0.elapsed() < budget.now {
                 std::hint::spin_loop();
                 continue;
             }
             if !had_to_block {
                 had_to_block = true;
-                self.blocked = self.blocked.wrapping_add(1);
-                self.misses_in_row = self.misses_in_row.saturating_add(1);
-                if self.misses_in_row > TOLERATED_MISSES {
-                    self.budget /= 2;
-                }
-                if self.budget < Duration::from_micros(1) {
-                    self.budget = if self.blocked.is_multiple_of(PROBE_EVERY) { PROBE_BUDGET } else { Duration::ZERO };
-                }
+                budget.miss();
             }
             wait_readable(self.fd)?;
         }
@@ -162,10 +241,59 @@ mod tests {
             r.read_exact(&mut buf).unwrap();
             writer.join().unwrap();
         }
-        assert_eq!(r.budget, Duration::from_micros(5), "40 -> 20 -> 10 -> 5");
+        assert_eq!(r.turn.now, Duration::from_micros(5), "40 -> 20 -> 10 -> 5");
         b.write_all(b"y").unwrap();
         r.read_exact(&mut buf).unwrap();
-        assert_eq!(r.budget, Duration::from_micros(5), "data already there: no spin, budget unchanged");
+        assert_eq!(r.turn.now, Duration::from_micros(5), "data already there: no spin, budget unchanged");
+    }
+
+    /// The peer answers each call slowly, in two pieces a moment apart (as
+    /// the Python client writes a request in several small writes): the
+    /// quick second pieces must not restore the budget of the slow wait.
+    #[test]
+    fn quick_pieces_of_a_message_do_not_restore_the_turn_budget() {
+        const ROUNDS: usize = 10;
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let calls = a.try_clone().unwrap();
+        let wrote = Arc::new(AtomicBool::new(false));
+        let mut r = SpinReader::new(a, Duration::from_micros(40)).unwrap().with_turns(wrote.clone());
+        let mut calls = MarkTurn::new(calls, wrote);
+        let peer = std::thread::spawn(move || {
+            let mut call = [0u8; 4];
+            for _ in 0..ROUNDS {
+                b.read_exact(&mut call).unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+                b.write_all(b"a").unwrap();
+                // The rest of the message follows a few µs later.
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_micros(20) {
+                    std::hint::spin_loop();
+                }
+                b.write_all(b"b").unwrap();
+            }
+        });
+        let mut buf = [0u8; 1];
+        for _ in 0..ROUNDS {
+            calls.write_all(b"call").unwrap();
+            r.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"a");
+            r.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"b");
+        }
+        peer.join().unwrap();
+        // Ten 5 ms turns: at least seven missed (40 -> 20 -> 10 -> 5 µs after the fourth).
+        assert!(r.turn.now <= Duration::from_micros(10), "turn budget {:?}", r.turn.now);
+    }
+
+    #[test]
+    fn without_a_turn_marker_every_wait_is_a_turn() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let r = SpinReader::new(a, Duration::from_micros(40)).unwrap();
+        assert!(r.wrote.is_none());
+        let mut marked = MarkTurn::new(Vec::new(), Arc::new(AtomicBool::new(false)));
+        marked.write_all(b"x").unwrap();
+        assert!(marked.wrote.load(Ordering::Relaxed));
+        assert_eq!(marked.inner, b"x");
     }
 
     #[test]

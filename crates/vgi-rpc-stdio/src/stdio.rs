@@ -3,11 +3,13 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read};
 use std::os::fd::AsFd;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use vgi_rpc_core::{serve_connection, ConnectionInfo, RpcError, Server, TransportKind};
 
 use crate::pipe_size::enlarge_pipe;
-use crate::spin::{SpinReader, DEFAULT_SPIN};
+use crate::spin::{MarkTurn, SpinReader, DEFAULT_SPIN};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 /// Errors from stdio serving.
@@ -32,12 +34,15 @@ pub fn serve_stdio(server: &Server) -> Result<(), StdioError> {
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     enlarge_pipe(&stdin);
     enlarge_pipe(&stdout);
+    // Answers mark the client's turn, so waiting for its next call and for
+    // the rest of a request it is still writing adapt separately.
+    let wrote = Arc::new(AtomicBool::new(false));
     let stdin: Box<dyn Read + Send> = match SpinReader::new(stdin, DEFAULT_SPIN) {
-        Ok(spinning) => Box::new(spinning),
+        Ok(spinning) => Box::new(spinning.with_turns(wrote.clone())),
         Err(plain) => Box::new(plain),
     };
     let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdin));
-    let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdout));
+    let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(MarkTurn::new(stdout, wrote)));
     let info = ConnectionInfo { kind: Some(TransportKind::Pipe), ..Default::default() };
     serve_connection(server, &mut reader, &mut writer, &info)?;
     Ok(())

@@ -4,15 +4,18 @@ use std::ffi::OsStr;
 use std::io::{self, BufReader, BufWriter, Read};
 use std::ops::{Deref, DerefMut};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use vgi_rpc_core::Client;
 
 use crate::pipe_size::enlarge_pipe;
-use crate::spin::{SpinReader, DEFAULT_SPIN};
+use crate::spin::{MarkTurn, SpinReader, DEFAULT_SPIN};
 use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 /// The client type over a child's pipes (reads spin briefly before blocking).
-pub type PipeClient = Client<BufReader<ClampedReader<Box<dyn Read + Send>>>, BufWriter<ClampedWriter<ChildStdin>>>;
+pub type PipeClient =
+    Client<BufReader<ClampedReader<Box<dyn Read + Send>>>, BufWriter<ClampedWriter<MarkTurn<ChildStdin>>>>;
 
 /// A worker subprocess and a client connected to its stdin/stdout.
 ///
@@ -42,13 +45,15 @@ impl SubprocessClient {
         let stdout = child.stdout.take().ok_or_else(|| io::Error::other("child has no stdout pipe"))?;
         enlarge_pipe(&stdin);
         enlarge_pipe(&stdout);
+        // Requests mark the worker's turn (see `spin`).
+        let wrote = Arc::new(AtomicBool::new(false));
         let stdout: Box<dyn Read + Send> = match SpinReader::new(stdout, DEFAULT_SPIN) {
-            Ok(spinning) => Box::new(spinning),
+            Ok(spinning) => Box::new(spinning.with_turns(wrote.clone())),
             Err(plain) => Box::new(plain),
         };
         let client = Client::new(
             BufReader::with_capacity(IO_BUFFER_BYTES, ClampedReader(stdout)),
-            BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(stdin)),
+            BufWriter::with_capacity(IO_BUFFER_BYTES, ClampedWriter(MarkTurn::new(stdin, wrote))),
         );
         Ok(Self { client: Some(client), child })
     }

@@ -1,0 +1,164 @@
+"""Worker CPU per call, with the reference Python client driving a worker.
+
+Run inside the reference root (benches/python/run-cpu-per-call.sh). For each
+call shape the client makes N calls over a pipe (the worker spawned by
+``vgi_rpc.rpc.connect``) and reads the worker's own CPU time from
+``/proc/<pid>/task/*/schedstat`` (nanoseconds on CPU, every thread) before
+and after; the median of several repetitions is reported per call, with the
+client's wall time per call beside it.
+
+The floor is the same client process doing the least a worker could: a
+``cat`` process echoing a message of the request's size through a pipe, one
+``read`` and one ``write`` per round trip. Our worker's CPU is reported as a
+multiple of that floor.
+
+    cpu_per_call.py WORKER [--calls N] [--reps R] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from drive_bench_worker import BenchmarkService  # noqa: E402  (the same Protocol declaration)
+
+from vgi_rpc.rpc import AnnotatedBatch, connect  # noqa: E402
+
+
+def cpu_ns(pid: int) -> int:
+    """Nanoseconds on CPU so far, summed over every thread of ``pid``."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return total
+
+
+def child_pid(name: str) -> int:
+    """The pid of this process's child whose command is ``name``."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me and os.path.basename(os.readlink(f"/proc/{entry}/exe")) == name:
+                return int(entry)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    raise RuntimeError(f"no child process {name!r}")
+
+
+def measure(pid: int, ops: int, reps: int, run: Callable[[], None]) -> dict[str, float]:
+    """Median worker CPU µs and client wall µs per op over ``reps`` runs of ``run`` (``ops`` ops each)."""
+    run()  # warm-up: caches, the worker's adaptive spin, allocator
+    cpu, wall = [], []
+    for _ in range(reps):
+        c0, t0 = cpu_ns(pid), time.perf_counter_ns()
+        run()
+        t1, c1 = time.perf_counter_ns(), cpu_ns(pid)
+        cpu.append((c1 - c0) / ops / 1e3)
+        wall.append((t1 - t0) / ops / 1e3)
+    return {"worker_cpu_us": statistics.median(cpu), "wall_us": statistics.median(wall)}
+
+
+def floor(size: int, ops: int, reps: int) -> dict[str, float]:
+    """``cat`` echoing ``size`` bytes per round trip: the read-one/write-one minimum."""
+    proc = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    assert proc.stdin is not None and proc.stdout is not None
+    w, r = proc.stdin.fileno(), proc.stdout.fileno()
+    message = b"x" * size
+
+    def run() -> None:
+        for _ in range(ops):
+            os.write(w, message)
+            got = 0
+            while got < size:
+                got += len(os.read(r, size - got))
+
+    try:
+        return measure(proc.pid, ops, reps, run)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("worker")
+    parser.add_argument("--calls", type=int, default=4000)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    n, reps = args.calls, args.reps
+    results: dict[str, dict[str, float]] = {}
+    with connect(BenchmarkService, [args.worker]) as svc:
+        pid = child_pid(os.path.basename(args.worker))
+
+        def calls(fn: Callable[[], object]) -> Callable[[], None]:
+            def run() -> None:
+                for _ in range(n):
+                    fn()
+
+            return run
+
+        results["noop"] = measure(pid, n, reps, calls(svc.noop))
+        results["add"] = measure(pid, n, reps, calls(lambda: svc.add(a=1.5, b=2.25)))
+        results["greet"] = measure(pid, n, reps, calls(lambda: svc.greet(name="World")))
+
+        def generate() -> None:
+            for _ in svc.generate(count=n):
+                pass
+
+        results["generate, per batch"] = measure(pid, n, reps, generate)
+        batch = AnnotatedBatch(batch=pa.record_batch({"value": pa.array([1.0, 2.5])}))
+
+        def transform() -> None:
+            with svc.transform(factor=2.0) as session:
+                for _ in range(n):
+                    session.exchange(batch)
+
+        results["transform, per round trip"] = measure(pid, n, reps, transform)
+        rows, count = 1_000_000, 8
+
+        def bulk() -> None:
+            for _ in svc.generate_bulk(rows_per_batch=rows, batch_count=count):
+                pass
+
+        mb = rows * 8 * count / 1e6
+        b = measure(pid, 1, max(3, reps // 2), bulk)
+        results["bulk, 1M-row int64 batches"] = {
+            "worker_cpu_ms_per_mb": b["worker_cpu_us"] / 1e3 / mb,
+            "mb_per_s": mb / (b["wall_us"] / 1e6),
+        }
+    # ~ the size of a noop request and of its answer on the wire.
+    results["floor: cat echo, 512 B"] = floor(512, n, reps)
+    floor_cpu = results["floor: cat echo, 512 B"]["worker_cpu_us"]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{'shape':32} {'worker CPU':>12} {'× floor':>8} {'client wall':>12}")
+    for name, r in results.items():
+        if "worker_cpu_us" in r:
+            print(f"{name:32} {r['worker_cpu_us']:9.2f} µs {r['worker_cpu_us'] / floor_cpu:8.1f} {r['wall_us']:9.1f} µs")
+        else:
+            print(f"{name:32} {r['worker_cpu_ms_per_mb']:6.3f} ms/MB {'':8} {r['mb_per_s']:8.0f} MB/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
