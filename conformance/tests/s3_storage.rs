@@ -443,7 +443,13 @@ impl PointerResolver for Timed {
 fn bench_1_gib_externalized_over_http() {
     let Some(binary) = s3s_fs() else { return };
     let server = S3Server::start(&binary, "bench");
-    let worker = HttpWorker::start(worker_command(&server, &format!("s3://{BUCKET}/bench"), SECRET_KEY, &[]));
+    let mut command = worker_command(&server, &format!("s3://{BUCKET}/bench"), SECRET_KEY, &[]);
+    // VGI_S3_BENCH_WORKER_ENV="AWS_UNSIGNED_PAYLOAD=true,…" compares store settings.
+    for pair in std::env::var("VGI_S3_BENCH_WORKER_ENV").unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').expect("VGI_S3_BENCH_WORKER_ENV holds KEY=VALUE pairs");
+        command.env(key, value);
+    }
+    let worker = HttpWorker::start(command);
     let timed = Arc::new(Timed { inner: fetcher(), spent: std::sync::Mutex::new((Duration::ZERO, 0)) });
     let mut client = worker.client(timed.clone());
     let params = RecordBatch::try_from_iter([

@@ -53,8 +53,9 @@ fn a_session_is_opened_resumed_by_unary_and_stream_calls_and_closed() {
         vec![("x-vgi-conformance-echo".to_owned(), "conformance-fixed-marker".to_owned())]
     );
     assert_eq!(call_i64(&mut c, "increment_counter", &int_params("by", 5)).expect("resume"), 15);
-    let mut producer =
-        c.producer(PRIMARY, "stream_session_counter", &int_params("count", 3), &StreamOptions::default()).expect("init");
+    let mut producer = c
+        .producer(PRIMARY, "stream_session_counter", &int_params("count", 3), &StreamOptions::default())
+        .expect("init");
     let mut seen = Vec::new();
     while let Some(batch) = producer.next_batch().expect("turn") {
         seen.push(int_value(batch.0.column(0)));

@@ -39,8 +39,8 @@ pub mod stateless;
 pub mod stream;
 pub mod transport;
 pub(crate) mod turn;
-pub mod typed;
 pub mod type_tokens;
+pub mod typed;
 
 pub use access_log::AccessLog;
 pub use auth::AuthContext;

@@ -278,15 +278,14 @@ impl Session<'_> {
         let duration = server.clock().monotonic().saturating_sub(started);
         span.record("status", if error.is_some() { "error" } else { "ok" });
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
-        let outcome =
-            CallOutcome {
-                error: error.as_ref(),
-                duration,
-                stats,
-                cancelled,
-                finished_at: server.clock().now(),
-                session: None,
-            };
+        let outcome = CallOutcome {
+            error: error.as_ref(),
+            duration,
+            stats,
+            cancelled,
+            finished_at: server.clock().now(),
+            session: None,
+        };
         for hook in server.hooks() {
             hook.on_end(&info, &outcome);
         }

@@ -25,15 +25,15 @@ mod upload;
 
 pub use app::HttpApp;
 pub use auth::AuthSettings;
+/// The web framework the server is built on (for [`serve_http_with`] hooks).
+pub use axum;
 pub use config::HttpConfig;
 pub use encoding::Codec;
+/// The TLS library of the client's `https://` (for [`client::HttpClient::set_tls_config`]).
+#[cfg(feature = "tls")]
+pub use rustls;
 pub use serve::{
     serve_http, serve_http_with, serve_router, serve_router_draining, serve_router_with, termination_signal,
     ConnectionLimits, Drain, DrainReport, ServeError, ServeHandles, ServeOptions,
 };
 pub use vgi_rpc_auth;
-/// The web framework the server is built on (for [`serve_http_with`] hooks).
-pub use axum;
-/// The TLS library of the client's `https://` (for [`client::HttpClient::set_tls_config`]).
-#[cfg(feature = "tls")]
-pub use rustls;

@@ -196,7 +196,8 @@ impl HttpClient {
             return putter.put(url, &body).map_err(CallError::Upload);
         }
         let uri: Uri = url.parse().map_err(|_| upload_error(format!("bad upload URL {}", redact_url(url))))?;
-        let speaks = matches!(uri.scheme_str(), Some("http")) || (cfg!(feature = "tls") && uri.scheme_str() == Some("https"));
+        let speaks =
+            matches!(uri.scheme_str(), Some("http")) || (cfg!(feature = "tls") && uri.scheme_str() == Some("https"));
         if !speaks {
             return Err(upload_error(format!(
                 "upload URL {} has a scheme this client does not speak: set an upload putter (HttpClient::set_upload_putter) that speaks it",

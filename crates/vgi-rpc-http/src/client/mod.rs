@@ -108,7 +108,9 @@ impl HttpClient {
             Some("https") => "https",
             #[cfg(not(feature = "tls"))]
             Some("https") => return Err(tls::https_unsupported(base_url)),
-            _ => return Err(CallError::Protocol(format!("only http:// and https:// base URLs work, got {base_url:?}"))),
+            _ => {
+                return Err(CallError::Protocol(format!("only http:// and https:// base URLs work, got {base_url:?}")))
+            }
         };
         let authority =
             uri.authority().ok_or_else(|| CallError::Protocol(format!("base URL {base_url:?} names no host")))?;
