@@ -76,6 +76,7 @@ fuzz_target!(init: vgi_rpc_fuzz::let_arrow_panics_unwind(), |data: &[u8]| {
         conn: &conn,
         request_id: "fuzz-request",
         response_limit: (pick & 0x80 != 0).then_some(4096),
+        session: None,
     };
     let answer = dispatch_one(server, tokens(), &one);
     assert!(!answer.body.is_empty(), "every answer carries a stream");
