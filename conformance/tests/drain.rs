@@ -165,8 +165,6 @@ fn sigterm_with_a_client_stalled_mid_request_exits_within_the_drain_deadline() {
 }
 
 #[test]
-#[ignore = "known failure, issue 15 open: about 1 request in 1,700 is reset (a client that reconnects after \
-            `Connection: close` lands in the backlog of the listener being closed); run with --ignored"]
 fn sigterm_under_64_looping_keep_alive_clients_loses_no_request() {
     let runs: usize = std::env::var("VGI_DRAIN_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let request = Arc::new(request_bytes(&echo_body(7)));

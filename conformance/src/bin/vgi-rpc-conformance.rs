@@ -286,6 +286,12 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     if args.http.is_some() {
+        if args.transport.exit_when_idle.is_some_and(|t| !t.is_zero()) {
+            return fail(
+                "--idle-timeout (exit when no client is connected) applies to --unix and --tcp workers; \
+                 an HTTP worker closes idle keep-alive connections after --connection-idle-timeout SECONDS",
+            );
+        }
         let auth = match identity_auth(&args, options.identity.as_ref()) {
             Ok(a) => a,
             Err(e) => return fail(&e),

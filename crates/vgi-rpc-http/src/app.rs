@@ -75,7 +75,7 @@ impl HttpApp {
         let sealer = Sealer::new(keyring, server.clock().clone(), config.token_ttl);
         let tokens = SealedTokens::new(sealer, config.call_state_cache_entries);
         let capabilities = headers::capability_headers(&config, server.externalization());
-        let cors = headers::cors_headers(&capabilities);
+        let cors = headers::cors_headers(&capabilities, config.sticky.as_ref());
         let health_body = serde_json::json!({
             "status": "ok",
             "server_id": server.server_id().as_ref(),

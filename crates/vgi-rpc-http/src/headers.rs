@@ -6,6 +6,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use vgi_rpc_core::Externalization;
 
 use crate::config::HttpConfig;
+use crate::sticky::StickySettings;
 
 pub const ARROW_CONTENT_TYPE: &str = "application/vnd.apache.arrow.stream";
 pub const REQUEST_ID: &str = "x-request-id";
@@ -63,10 +64,18 @@ pub fn capability_headers(config: &HttpConfig, external: Option<&Externalization
     out
 }
 
-/// CORS headers for an allowed origin, including the exposure list.
-pub fn cors_headers(capabilities: &[(HeaderName, HeaderValue)]) -> Vec<(HeaderName, HeaderValue)> {
+/// CORS headers for an allowed origin, including the exposure list: the
+/// fixed headers, every capability header, and the `VGI-Echo-<name>` header
+/// of each configured sticky echo (a browser client must read them to
+/// replay them).
+pub fn cors_headers(
+    capabilities: &[(HeaderName, HeaderValue)],
+    sticky: Option<&StickySettings>,
+) -> Vec<(HeaderName, HeaderValue)> {
     let mut exposed: Vec<String> = ALWAYS_EXPOSED.iter().map(|s| s.to_string()).collect();
     exposed.extend(capabilities.iter().map(|(n, _)| n.as_str().to_owned()));
+    let echoes = sticky.map(|s| s.echo_headers.as_slice()).unwrap_or_default();
+    exposed.extend(echoes.iter().map(|(name, _)| format!("VGI-Echo-{name}")));
     vec![
         (HeaderName::from_static("access-control-expose-headers"), value(&exposed.join(", "))),
         (HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin")),
@@ -78,5 +87,33 @@ pub fn cors_headers(capabilities: &[(HeaderName, HeaderValue)]) -> Vec<(HeaderNa
 pub fn stamp(map: &mut HeaderMap, headers: &[(HeaderName, HeaderValue)]) {
     for (name, v) in headers {
         map.insert(name.clone(), v.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exposed(headers: &[(HeaderName, HeaderValue)]) -> String {
+        let (_, v) = headers.iter().find(|(n, _)| n == "access-control-expose-headers").expect("expose header");
+        v.to_str().expect("ascii").to_owned()
+    }
+
+    #[test]
+    fn cors_exposes_capabilities_and_every_configured_echo_header() {
+        let caps = vec![(HeaderName::from_static("vgi-sticky-enabled"), HeaderValue::from_static("true"))];
+        let sticky = StickySettings {
+            echo_headers: vec![("fly-force-instance-id".into(), "m1".into()), ("x-route".into(), "a".into())],
+            ..StickySettings::default()
+        };
+        let list = exposed(&cors_headers(&caps, Some(&sticky)));
+        let names: Vec<&str> = list.split(", ").collect();
+        for want in
+            ["X-Request-ID", "VGI-Session", "vgi-sticky-enabled", "VGI-Echo-fly-force-instance-id", "VGI-Echo-x-route"]
+        {
+            assert!(names.contains(&want), "{want} missing from {list}");
+        }
+        let without = exposed(&cors_headers(&caps, None));
+        assert!(!without.contains("VGI-Echo-"), "no echo headers configured: {without}");
     }
 }

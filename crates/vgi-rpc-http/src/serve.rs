@@ -126,10 +126,17 @@ pub async fn serve_router_draining(
     let header_timeout = options.header_read_timeout.or(limits.idle_timeout);
     let slots = Arc::new(Semaphore::new(limits.effective_max_connections()));
     let mut draining = drain.subscribe();
+    // Connections learn of the drain only once the listener is closed: a
+    // client told `Connection: close` reconnects at once, and while the
+    // listener is open the kernel would complete that connection into a
+    // backlog that closing the listener resets (a request sent, then lost).
+    // Closed first, such a reconnect is refused, which a client sees as a
+    // server gone, before it sent anything.
+    let (closing, closing_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let spawn = |connections: &mut JoinSet<()>, stream: TcpStream, peer: SocketAddr, permit| {
         let _ = stream.set_nodelay(true);
-        connections.spawn(serve_connection(stream, peer, router.clone(), header_timeout, drain.subscribe(), permit));
+        connections.spawn(serve_connection(stream, peer, router.clone(), header_timeout, closing_rx.clone(), permit));
     };
     loop {
         while connections.try_join_next().is_some() {}
@@ -155,18 +162,27 @@ pub async fn serve_router_draining(
         spawn(&mut connections, stream, peer, permit);
     }
     // Connections the kernel already completed are taken and answered, not
-    // reset with the listener: their clients may have sent a request.
+    // reset with the listener: their clients may have sent a request. The
+    // accepts are real syscalls on the bare socket, not tokio's cached
+    // readiness, which can still say "nothing" for a connection the
+    // reactor has not yet been told of.
+    let listener = listener.into_std()?;
+    listener.set_nonblocking(true)?;
     loop {
-        tokio::select! {
-            biased;
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => spawn(&mut connections, stream, peer, None),
-                Err(_) => break,
-            },
-            _ = std::future::ready(()) => break,
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if stream.set_nonblocking(true).is_ok() {
+                    if let Ok(stream) = TcpStream::from_std(stream) {
+                        spawn(&mut connections, stream, peer, None);
+                    }
+                }
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::Interrupted) => {}
+            Err(_) => break,
         }
     }
     drop(listener);
+    closing.send_replace(true);
     let open = connections.len();
     let finished =
         tokio::time::timeout(options.drain_grace, async { while connections.join_next().await.is_some() {} })
