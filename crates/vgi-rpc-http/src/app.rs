@@ -1,6 +1,7 @@
 //! The axum application: one fallback handler that routes on the raw path
 //! (so a `%` in a protocol segment is seen, never decoded), the framework
-//! endpoints, and the headers every response carries.
+//! endpoints, and the headers every response carries. An unknown path
+//! answers a browser with the HTML 404 page and everyone else with JSON.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub struct HttpApp {
     pub(crate) capabilities: Vec<(HeaderName, HeaderValue)>,
     pub(crate) cors: Vec<(HeaderName, HeaderValue)>,
     pub(crate) sticky: Option<Sticky>,
+    pub(crate) pages: pages::Pages,
     health_body: bytes::Bytes,
 }
 
@@ -53,6 +55,10 @@ pub enum AppError {
     ExternalCap { advertised: Option<u64>, enforced: Option<u64> },
     #[error(transparent)]
     Sticky(#[from] crate::sticky::StickyError),
+    #[error("pages: {0}")]
+    Pages(#[from] pages::PageSettingsError),
+    #[error("compression: {0}")]
+    Compression(#[from] crate::encoding::LevelError),
 }
 
 impl HttpApp {
@@ -64,6 +70,9 @@ impl HttpApp {
                 return Err(AppError::ExternalCap { advertised, enforced: policy.max_response_bytes });
             }
         }
+        config.compression.validated()?;
+        let prefix = config.normalized_prefix();
+        let pages = pages::Pages::new(&server, &prefix, &config.pages)?;
         let keyring = match &config.keyring {
             Some(k) => k.clone(),
             None => Keyring::new(Key::random()?),
@@ -83,7 +92,7 @@ impl HttpApp {
         })
         .to_string()
         .into();
-        Ok(Self { prefix: config.normalized_prefix(), server, config, tokens, capabilities, cors, sticky, health_body })
+        Ok(Self { prefix, server, config, tokens, capabilities, cors, sticky, pages, health_body })
     }
 
     /// The handle on this app's sticky sessions (drain, shutdown), when
@@ -141,7 +150,9 @@ async fn handle(State(app): State<Arc<HttpApp>>, req: Request) -> Response {
             "access-control-allow-headers",
             requested_headers.unwrap_or_else(|| HeaderValue::from_static("Content-Type")),
         );
-        h.insert("access-control-max-age", HeaderValue::from_static("600"));
+        if let Some(age) = app.config.cors_max_age {
+            h.insert("access-control-max-age", HeaderValue::from(age));
+        }
         resp
     } else {
         route(&app, req, &request_id).await
@@ -162,13 +173,18 @@ async fn handle(State(app): State<Arc<HttpApp>>, req: Request) -> Response {
     resp
 }
 
+/// The 404 for a request: the HTML page for a browser (when on), else JSON.
+fn not_found(app: &HttpApp, req: &Request) -> Response {
+    app.pages.not_found(req.method(), req.headers(), req.uri().path()).unwrap_or_else(plain_not_found)
+}
+
 async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
     let path = req.uri().path().to_owned();
     if path == vgi_rpc_auth::WELL_KNOWN_PATH && req.method() == Method::GET {
-        return crate::auth::resource_metadata(app.config.auth.as_ref()).unwrap_or_else(plain_not_found);
+        return crate::auth::resource_metadata(app.config.auth.as_ref()).unwrap_or_else(|| not_found(app, &req));
     }
     let Some(rest) = path.strip_prefix(app.prefix.as_str()) else {
-        return plain_not_found();
+        return not_found(app, &req);
     };
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
@@ -183,7 +199,7 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
         _ => Arc::new(AuthContext::anonymous()),
     };
     match (segments.as_slice(), &method) {
-        ([""], &Method::GET) | ([""], &Method::HEAD) => pages::landing(app),
+        ([""], &Method::GET) | ([""], &Method::HEAD) => app.pages.landing().unwrap_or_else(|| not_found(app, &req)),
         (["health"], m) if m == Method::GET || m == Method::HEAD || m == Method::OPTIONS => {
             let mut resp = response(StatusCode::OK, "application/json", app.health_body.clone());
             if m != Method::GET {
@@ -196,7 +212,9 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
             resp
         }
         (["health"], _) => method_not_allowed("GET, HEAD, OPTIONS"),
-        (["describe"], &Method::GET) => pages::describe(app),
+        (["describe"], &Method::GET) | (["describe"], &Method::HEAD) => {
+            app.pages.describe().unwrap_or_else(|| not_found(app, &req))
+        }
         ([crate::upload::UPLOAD_URL_SEGMENT, "init"], &Method::POST) => {
             crate::upload::serve(app, req, request_id).await
         }
@@ -218,10 +236,10 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
             if hosted {
                 method_not_allowed("POST")
             } else {
-                plain_not_found()
+                not_found(app, &req)
             }
         }
-        _ => plain_not_found(),
+        _ => not_found(app, &req),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The HTTP worker flags (`--host`, `--port`, `--prefix`, the caps,
 //! compression, CORS, token, authentication, proxy-proof and per-principal
-//! quota settings), flattened into a worker's own `clap` parser, and their
-//! mapping onto [`HttpConfig`].
+//! quota settings, and the human pages), flattened into a worker's own
+//! `clap` parser, and their mapping onto [`HttpConfig`].
 //!
 //! A proxy-proof gate (`--proof-mode allow|require`) is ANDed with the
 //! credential flags as `RequireAll(gate, credential)`, gate first; alone, the
@@ -49,9 +49,21 @@ pub struct HttpArgs {
     /// Never compress responses (advertises an empty VGI-Supported-Encodings).
     #[arg(long)]
     pub no_compression: bool,
+    /// zstd level of compressed responses (1-22).
+    #[arg(long, value_name = "LEVEL", default_value_t = 1)]
+    pub compression_level: i32,
+    /// gzip level of compressed responses (0-9).
+    #[arg(long, value_name = "LEVEL", default_value_t = 1)]
+    pub gzip_level: u32,
     /// Allow this origin cross-origin (repeatable); CORS is off without it.
     #[arg(long, value_name = "ORIGIN")]
     pub cors_origin: Vec<String>,
+    /// Access-Control-Max-Age of a CORS preflight answer, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::config::DEFAULT_CORS_MAX_AGE)]
+    pub cors_max_age: u32,
+    /// The landing, describe and 404 pages.
+    #[command(flatten)]
+    pub pages: PageArgs,
     /// Hex-encoded 32-byte key sealing stream tokens (default: random per process).
     #[arg(long, value_name = "HEX")]
     pub token_key: Option<String>,
@@ -100,6 +112,55 @@ pub struct HttpArgs {
     pub quotas: crate::quota::QuotaArgs,
 }
 
+/// Flags of the human pages.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PageArgs {
+    /// Do not serve the landing page at `{prefix}/`.
+    #[arg(long)]
+    pub no_landing_page: bool,
+    /// Do not serve the API reference page at `{prefix}/describe`.
+    #[arg(long)]
+    pub no_describe_page: bool,
+    /// Answer browsers with the JSON 404 instead of the HTML 404 page.
+    #[arg(long)]
+    pub no_not_found_page: bool,
+    /// Link the pages to the service's source repository (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
+    /// Title of the pages (default: the primary protocol's name).
+    #[arg(long, value_name = "TEXT")]
+    pub page_title: Option<String>,
+    /// Text of the pages' logo mark, at most 8 characters (default: the title's initials).
+    #[arg(long, value_name = "TEXT")]
+    pub page_logo_text: Option<String>,
+    /// Accent colour of the pages, `#rgb` or `#rrggbb`.
+    #[arg(long, value_name = "COLOUR", value_parser = parse_colour)]
+    pub page_accent_color: Option<crate::pages::Colour>,
+}
+
+impl PageArgs {
+    /// The page settings these flags describe.
+    pub fn settings(&self) -> Result<crate::pages::PageSettings, String> {
+        let settings = crate::pages::PageSettings {
+            landing: !self.no_landing_page,
+            describe: !self.no_describe_page,
+            not_found: !self.no_not_found_page,
+            repo_url: self.repo_url.clone(),
+            branding: crate::pages::Branding {
+                title: self.page_title.clone(),
+                logo_text: self.page_logo_text.clone(),
+                accent: self.page_accent_color.clone(),
+            },
+        };
+        settings.validate().map_err(|e| e.to_string())?;
+        Ok(settings)
+    }
+}
+
+fn parse_colour(text: &str) -> Result<crate::pages::Colour, String> {
+    crate::pages::Colour::parse(text).map_err(|e| e.to_string())
+}
+
 /// A non-negative, finite number of seconds.
 fn seconds(flag: &str, value: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value).map_err(|_| format!("{flag} {value}: expected a non-negative number of seconds"))
@@ -138,6 +199,14 @@ impl HttpArgs {
         if self.no_compression {
             config.response_codecs.clear();
         }
+        config.compression = crate::encoding::CompressionLevels { zstd: self.compression_level, gzip: self.gzip_level }
+            .validated()
+            .map_err(|e| match e {
+                crate::encoding::LevelError::Zstd(_) => format!("--compression-level: {e}"),
+                crate::encoding::LevelError::Gzip(_) => format!("--gzip-level: {e}"),
+            })?;
+        config.cors_max_age = Some(self.cors_max_age);
+        config.pages = self.pages.settings()?;
         config.drain_grace = seconds("--drain-grace", self.drain_grace)?;
         config.header_read_timeout =
             self.header_read_timeout.map(|s| seconds("--header-read-timeout", s)).transpose()?;
@@ -297,6 +366,53 @@ mod tests {
         headers.insert("authorization", http::HeaderValue::from_static("Bearer t0k"));
         let refused = auth.authenticator.authenticate(&vgi_rpc_auth::AuthRequest::new(&headers));
         assert_eq!(refused.map(|c| c.principal).unwrap_err().reason, vgi_rpc_auth::AuthReason::ProxyRequired);
+    }
+
+    #[test]
+    fn page_cors_and_compression_flags_reach_the_config() {
+        let config = args(&[]).config().expect("defaults");
+        assert!(config.pages.landing && config.pages.describe && config.pages.not_found);
+        assert_eq!(config.cors_max_age, Some(7200));
+        assert_eq!(config.compression, crate::encoding::CompressionLevels::default());
+        let config = args(&[
+            "--no-landing-page",
+            "--no-describe-page",
+            "--no-not-found-page",
+            "--repo-url",
+            "https://example.com/repo",
+            "--page-title",
+            "Billing",
+            "--page-logo-text",
+            "BL",
+            "--page-accent-color",
+            "#AA3300",
+            "--cors-max-age",
+            "60",
+            "--compression-level",
+            "9",
+            "--gzip-level",
+            "6",
+        ])
+        .config()
+        .expect("config");
+        let pages = &config.pages;
+        assert!(!pages.landing && !pages.describe && !pages.not_found);
+        assert_eq!(pages.repo_url.as_deref(), Some("https://example.com/repo"));
+        assert_eq!(pages.branding.title.as_deref(), Some("Billing"));
+        assert_eq!(pages.branding.logo_text.as_deref(), Some("BL"));
+        assert_eq!(pages.branding.accent.as_ref().map(|c| c.as_str()), Some("#aa3300"));
+        assert_eq!(config.cors_max_age, Some(60));
+        assert_eq!(config.compression, crate::encoding::CompressionLevels { zstd: 9, gzip: 6 });
+        for (flags, starts) in [
+            (&["--repo-url", "javascript:alert(1)"][..], "repository URL"),
+            (&["--compression-level", "23"][..], "--compression-level"),
+            (&["--gzip-level", "10"][..], "--gzip-level"),
+            (&["--page-logo-text", "much-too-long"][..], "logo text"),
+        ] {
+            let err = args(flags).config().map(|_| ()).unwrap_err();
+            assert!(err.starts_with(starts), "{flags:?}: {err}");
+        }
+        assert!(Cli::try_parse_from(["worker", "--page-accent-color", "red"]).is_err());
     }
 
     #[test]

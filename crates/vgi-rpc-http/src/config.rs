@@ -1,5 +1,6 @@
-//! Server settings: route prefix, request/response caps, compression,
-//! CORS, stream-token keys, and the connection limits (cap, idle timeout).
+//! Server settings: route prefix, request/response caps, compression
+//! (codecs and levels), CORS (origins, preflight max-age), stream-token
+//! keys, the human pages, and the connection limits (cap, idle timeout).
 //!
 //! Safe defaults: even with no advertised `max_request_bytes`, a request
 //! body is capped at [`DEFAULT_HOSTING_MAX_REQUEST_BYTES`] before and after
@@ -13,7 +14,8 @@ use std::time::Duration;
 use vgi_rpc_token::Keyring;
 
 use crate::auth::AuthSettings;
-use crate::encoding::Codec;
+use crate::encoding::{Codec, CompressionLevels};
+use crate::pages::PageSettings;
 
 /// Default hosting cap on a request body (256 MiB), encoded and decoded.
 /// Larger inputs belong in external storage (the upload-URL flow).
@@ -25,6 +27,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time a client has to send a request body once its head arrived.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default `Access-Control-Max-Age` of a CORS preflight answer (2 hours).
+pub const DEFAULT_CORS_MAX_AGE: u32 = 7200;
 /// Default time a draining server waits for in-flight requests before it
 /// closes every connection and returns.
 pub const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(30);
@@ -60,8 +64,15 @@ pub struct HttpConfig {
     pub max_upload_bytes: Option<u64>,
     /// Codings the server produces for responses; empty disables response compression.
     pub response_codecs: Vec<Codec>,
+    /// Levels the response codecs compress at.
+    pub compression: CompressionLevels,
     /// Origins allowed cross-origin; empty disables CORS entirely.
     pub cors_origins: Vec<String>,
+    /// `Access-Control-Max-Age` of a preflight answer in seconds; `None`
+    /// omits the header.
+    pub cors_max_age: Option<u32>,
+    /// The human pages (landing, describe, browser 404) and their branding.
+    pub pages: PageSettings,
     /// Resolved calls cached per process; 0 makes every continuation open its call token.
     pub call_state_cache_entries: usize,
     /// Keys sealing stream tokens; `None` draws a random key per process.
@@ -98,7 +109,10 @@ impl Default for HttpConfig {
             max_externalized_response_bytes: None,
             max_upload_bytes: None,
             response_codecs: vec![Codec::Zstd, Codec::Gzip],
+            compression: CompressionLevels::default(),
             cors_origins: Vec::new(),
+            cors_max_age: Some(DEFAULT_CORS_MAX_AGE),
+            pages: PageSettings::default(),
             call_state_cache_entries: 4096,
             keyring: None,
             token_ttl: vgi_rpc_token::seal::DEFAULT_TTL,

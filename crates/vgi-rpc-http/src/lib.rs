@@ -15,7 +15,7 @@ pub mod client;
 pub mod config;
 pub mod encoding;
 pub mod headers;
-mod pages;
+pub mod pages;
 pub mod quota;
 mod rpc;
 pub mod serve;

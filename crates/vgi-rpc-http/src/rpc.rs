@@ -17,7 +17,7 @@ use vgi_rpc_core::stateless::{
 use vgi_rpc_core::{AuthContext, ConnectionInfo, MethodDef, Protocol, RpcError, TransportKind};
 
 use crate::app::{json_error, peer, response, HttpApp};
-use crate::encoding::{decode_body, encode_body, pick_response_coding, request_codec, DecodeError, ResponseCoding};
+use crate::encoding::{decode_body, encode_body_with, pick_response_coding, request_codec, DecodeError, ResponseCoding};
 use crate::headers::{
     ACCEPT_MAX_RESPONSE_BYTES, ARROW_CONTENT_TYPE, RPC_ERROR, VGI_ACCEPT_ENCODING, VGI_CONTENT_ENCODING,
 };
@@ -210,7 +210,7 @@ pub(crate) async fn serve(
         Status::NotFound => StatusCode::NOT_FOUND,
         Status::TooManyRequests { .. } => crate::quota::QUOTA_STATUS,
     };
-    let mut resp = encoded_response(status, answer.body, coding);
+    let mut resp = encoded_response(status, answer.body, coding, app.config.compression);
     if let Status::TooManyRequests { retry_after } = answer.status {
         crate::quota::stamp_retry_after(&mut resp, retry_after);
     }
@@ -288,11 +288,16 @@ async fn run_handler(
 }
 
 /// An Arrow body, compressed with the negotiated coding when it has one.
-fn encoded_response(status: StatusCode, body: Vec<u8>, coding: ResponseCoding) -> Response {
+fn encoded_response(
+    status: StatusCode,
+    body: Vec<u8>,
+    coding: ResponseCoding,
+    levels: crate::encoding::CompressionLevels,
+) -> Response {
     let Some(codec) = coding.codec.filter(|_| !body.is_empty()) else {
         return response(status, ARROW_CONTENT_TYPE, Body::from(body));
     };
-    match encode_body(codec, &body) {
+    match encode_body_with(codec, &body, levels) {
         Ok(packed) => {
             let mut resp = response(status, ARROW_CONTENT_TYPE, Body::from(packed));
             let name = if coding.custom_header { VGI_CONTENT_ENCODING } else { CONTENT_ENCODING.as_str() };
