@@ -17,7 +17,9 @@ use vgi_rpc_core::stateless::{
 use vgi_rpc_core::{AuthContext, ConnectionInfo, MethodDef, Protocol, RpcError, TransportKind};
 
 use crate::app::{json_error, peer, response, HttpApp};
-use crate::encoding::{decode_body, encode_body_with, pick_response_coding, request_codec, DecodeError, ResponseCoding};
+use crate::encoding::{
+    decode_body, encode_body_with, pick_response_coding, request_codec, DecodeError, ResponseCoding,
+};
 use crate::headers::{
     ACCEPT_MAX_RESPONSE_BYTES, ARROW_CONTENT_TYPE, RPC_ERROR, VGI_ACCEPT_ENCODING, VGI_CONTENT_ENCODING,
 };
