@@ -31,8 +31,8 @@ pub(crate) fn render(site: &Site, server: &Server) -> String {
     body.push_str("</div>");
 
     body.push_str("<section class=\"panel\"><h2>Protocols</h2><ul class=\"plain\">");
-    for protocol in server.protocols() {
-        body.push_str(&protocol_item(protocol));
+    for (pi, protocol) in server.protocols().iter().enumerate() {
+        body.push_str(&protocol_item(site, pi, protocol));
     }
     body.push_str("</ul></section>");
 
@@ -52,7 +52,8 @@ pub(crate) fn render(site: &Site, server: &Server) -> String {
     site.document("", &body)
 }
 
-fn protocol_item(protocol: &Protocol) -> String {
+/// One protocol, linked to its section of the API reference when that is on.
+fn protocol_item(site: &Site, pi: usize, protocol: &Protocol) -> String {
     let methods = protocol.method_defs();
     let count = |kind: MethodKind| methods.iter().filter(|m| m.kind() == kind).count();
     let mut kinds = Vec::new();
@@ -64,7 +65,12 @@ fn protocol_item(protocol: &Protocol) -> String {
             kinds.push(format!("{n} {label}"));
         }
     }
-    let mut item = format!("<li><code>{}</code>", escape(protocol.name()));
+    let name = format!("<code>{}</code>", escape(protocol.name()));
+    let mut item = if site.describe_on {
+        format!("<li><a href=\"{}/describe#p{pi}\">{name}</a>", site.prefix)
+    } else {
+        format!("<li>{name}")
+    };
     if let Some(version) = protocol.declared_version() {
         let _ = write!(item, " <span class=\"badge b-ver\">v{}</span>", escape(version));
     }

@@ -110,7 +110,8 @@ fn landing_links_describe_health_and_repository_with_branding() {
     assert!(html.contains("href=\"https://example.com/r?a=1&amp;b=2\""));
     assert!(html.contains("<span class=\"logo\">P&amp;Q</span>"));
     assert!(html.contains(":root{--accent:#aa3300}"));
-    assert!(html.contains("<code>Billing</code>") && html.contains("<code>vgi_rpc.Reflection.v1</code>"));
+    assert!(html.contains("<a href=\"/vgi/describe#p0\"><code>Billing</code></a>"));
+    assert!(html.contains("<a href=\"/vgi/describe#p1\"><code>vgi_rpc.Reflection.v1</code></a>"));
     assert!(html.contains("4 methods (2 unary, 1 producer, 1 exchange)"));
     assert_escaped(&html);
     assert!(!html.contains("http://") || html.contains("http://www.w3.org/2000/svg"), "no external assets");
