@@ -11,19 +11,17 @@ pub mod methods;
 pub mod soak;
 pub mod transport_probe;
 
-use std::fs::OpenOptions;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use vgi_rpc::core::{AccessLog, Server};
+use vgi_rpc::core::Server;
 
 /// Options of the conformance server (the worker's CLI maps onto these).
 #[derive(Debug, Clone, Default)]
 pub struct ConformanceOptions {
     /// Host `vgi_rpc.Reflection.v1`.
     pub describe: bool,
-    /// Append access-log records (JSON Lines) to this file.
-    pub access_log: Option<PathBuf>,
+    /// Append access-log records (JSON Lines) to this file, rotated and shaped as set.
+    pub access_log: Option<vgi_rpc::logfile::AccessLogSettings>,
     /// A fixed server id (default: random per process).
     pub server_id: Option<String>,
     /// Per-principal quotas (default: all off).
@@ -44,7 +42,7 @@ pub struct ConformanceOptions {
 #[derive(Debug)]
 pub enum BuildError {
     Registry(vgi_rpc::core::protocol::RegistryError),
-    AccessLog(PathBuf, std::io::Error),
+    AccessLog(vgi_rpc::logfile::SettingsError),
     Quotas(vgi_rpc::core::quota::QuotaSettingsError),
 }
 
@@ -52,7 +50,7 @@ impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Registry(e) => write!(f, "{e}"),
-            BuildError::AccessLog(path, e) => write!(f, "cannot open access log {}: {e}", path.display()),
+            BuildError::AccessLog(e) => write!(f, "{e}"),
             BuildError::Quotas(e) => write!(f, "quotas: {e}"),
         }
     }
@@ -83,17 +81,14 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
     if let Some(policy) = &options.externalization {
         builder = builder.externalization(policy.clone());
     }
-    if let Some(id) = &options.server_id {
-        builder = builder.server_id(id.clone());
-    }
-    if let Some(path) = &options.access_log {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| BuildError::AccessLog(path.clone(), e))?;
+    // The id is fixed here (not left to the builder) so the access log's
+    // `{server_id}` placeholder names the same id its records carry.
+    let server_id = options.server_id.clone().unwrap_or_else(vgi_rpc::core::ids::new_server_id);
+    builder = builder.server_id(server_id.clone());
+    if let Some(settings) = &options.access_log {
         let version = concat!("vgi-rpc-rust ", env!("CARGO_PKG_VERSION"));
-        builder = builder.hook(Arc::new(AccessLog::new(Box::new(file), version)));
+        let log = settings.open(&server_id, version).map_err(BuildError::AccessLog)?;
+        builder = builder.hook(Arc::new(log));
     }
     builder.build().map_err(BuildError::Registry)
 }

@@ -34,9 +34,8 @@ struct Args {
     /// Register the vgi_rpc.Reflection.v1 binding.
     #[arg(long)]
     describe: bool,
-    /// Append JSONL access-log records to PATH.
-    #[arg(long, value_name = "PATH")]
-    access_log: Option<String>,
+    #[command(flatten)]
+    access_log: vgi_rpc::logfile::AccessLogArgs,
     /// Log the access channel at DEBUG (request payloads are never logged).
     #[arg(long)]
     access_log_debug: bool,
@@ -262,7 +261,10 @@ fn main() -> ExitCode {
     let _ = args.access_log_debug;
     let options = ConformanceOptions {
         describe: args.describe,
-        access_log: args.access_log.clone().map(Into::into),
+        access_log: match args.access_log.settings() {
+            Ok(s) => s,
+            Err(e) => return fail(&e),
+        },
         server_id: args.server_id.clone(),
         // The quota flags configure the server, so they hold on every transport.
         quotas: match args.http_args.quotas.settings() {

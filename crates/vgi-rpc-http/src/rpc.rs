@@ -10,6 +10,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
+use vgi_rpc_core::access_log::{self, DeferredRecords, TransportFacts};
 use vgi_rpc_core::session::{SessionBinding, SessionEntry};
 use vgi_rpc_core::stateless::{
     dispatch_one, error_body, reserved_not_implemented, resolve_route, Answer, OneRequest, Route, Status,
@@ -137,6 +138,7 @@ pub(crate) async fn serve(
         Ok(raw) => raw,
         Err(refused) => return refused,
     };
+    let request_bytes = raw.len() as u64;
     let body = match request_codec(header_str(headers, CONTENT_ENCODING)) {
         Ok(None) => raw,
         Ok(Some(codec)) => match decode_body(codec, &raw, limit) {
@@ -202,8 +204,8 @@ pub(crate) async fn serve(
         session: session.clone(),
         session_entry,
     };
-    let answer = match run_handler(app, call, request_id, response_limit).await {
-        Ok(answer) => answer,
+    let (answer, records) = match run_handler(app, call, request_id, response_limit).await {
+        Ok(done) => done,
         Err(err) => return arrow_error(app, StatusCode::INTERNAL_SERVER_ERROR, request_id, method, &err),
     };
     let status = match answer.status {
@@ -212,7 +214,8 @@ pub(crate) async fn serve(
         Status::NotFound => StatusCode::NOT_FOUND,
         Status::TooManyRequests { .. } => crate::quota::QUOTA_STATUS,
     };
-    let mut resp = encoded_response(status, answer.body, coding, app.config.compression);
+    let (mut resp, response_bytes) = encoded_response(status, answer.body, coding, app.config.compression);
+    records.emit(&TransportFacts::http(status.as_u16(), request_bytes, response_bytes as u64));
     if let Status::TooManyRequests { retry_after } = answer.status {
         crate::quota::stamp_retry_after(&mut resp, retry_after);
     }
@@ -253,7 +256,9 @@ struct Call {
 }
 
 impl Call {
-    fn dispatch(&self, app: &HttpApp, request_id: &str, response_limit: Option<u64>) -> Answer {
+    /// Dispatch, holding back the access-log records until the response
+    /// body (compressed) exists: they gain the status and both body sizes.
+    fn dispatch(&self, app: &HttpApp, request_id: &str, response_limit: Option<u64>) -> (Answer, DeferredRecords) {
         let _serialized = self.session_entry.as_ref().map(|e| e.lock_calls());
         let one = OneRequest {
             route: self.route,
@@ -265,7 +270,7 @@ impl Call {
             response_limit,
             session: self.session.clone(),
         };
-        dispatch_one(&app.server, &app.tokens, &one)
+        access_log::defer(|| dispatch_one(&app.server, &app.tokens, &one))
     }
 }
 
@@ -278,7 +283,7 @@ async fn run_handler(
     call: Call,
     request_id: &str,
     response_limit: Option<u64>,
-) -> Result<Answer, RpcError> {
+) -> Result<(Answer, DeferredRecords), RpcError> {
     use tokio::runtime::{Handle, RuntimeFlavor};
     if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
         return Ok(tokio::task::block_in_place(|| call.dispatch(app, request_id, response_limit)));
@@ -289,23 +294,29 @@ async fn run_handler(
         .map_err(|e| RpcError::runtime_error(format!("dispatch failed: {e}")))
 }
 
-/// An Arrow body, compressed with the negotiated coding when it has one.
+/// An Arrow body, compressed with the negotiated coding when it has one,
+/// and the size of the body as sent.
 fn encoded_response(
     status: StatusCode,
     body: Vec<u8>,
     coding: ResponseCoding,
     levels: crate::encoding::CompressionLevels,
-) -> Response {
+) -> (Response, usize) {
     let Some(codec) = coding.codec.filter(|_| !body.is_empty()) else {
-        return response(status, ARROW_CONTENT_TYPE, Body::from(body));
+        let len = body.len();
+        return (response(status, ARROW_CONTENT_TYPE, Body::from(body)), len);
     };
     match encode_body_with(codec, &body, levels) {
         Ok(packed) => {
+            let len = packed.len();
             let mut resp = response(status, ARROW_CONTENT_TYPE, Body::from(packed));
             let name = if coding.custom_header { VGI_CONTENT_ENCODING } else { CONTENT_ENCODING.as_str() };
             resp.headers_mut().insert(name, HeaderValue::from_static(codec.token()));
-            resp
+            (resp, len)
         }
-        Err(_) => response(status, ARROW_CONTENT_TYPE, Body::from(body)),
+        Err(_) => {
+            let len = body.len();
+            (response(status, ARROW_CONTENT_TYPE, Body::from(body)), len)
+        }
     }
 }

@@ -118,6 +118,9 @@ pub use vgi_rpc_http as http;
 #[cfg(feature = "storage")]
 pub use vgi_rpc_storage as storage;
 
+#[cfg(feature = "logfile")]
+pub use vgi_rpc_logfile as logfile;
+
 pub use vgi_rpc_core::{
     AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, Metadata, MethodDef, MethodKind,
     OutputCollector, Params, ProducerState, Protocol, RpcError, Server, StreamResult, StreamState,
