@@ -24,3 +24,11 @@ fn exit_when_idle_is_refused_on_a_pipe() {
     let stderr = refused(&["--idle-timeout", "5"]);
     assert!(stderr.contains("requires --unix or --tcp"), "{stderr}");
 }
+
+#[test]
+fn a_malformed_sticky_echo_is_refused_with_the_expected_form() {
+    let stderr = refused(&["--http", "0", "--sticky-echo", "no-equals-sign"]);
+    assert!(stderr.contains("--sticky-echo") && stderr.contains("NAME=VALUE"), "{stderr}");
+    let stderr = refused(&["--http", "0", "--sticky-echo", "bad name=v"]);
+    assert!(stderr.contains("not a valid header name"), "{stderr}");
+}

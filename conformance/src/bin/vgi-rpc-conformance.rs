@@ -92,6 +92,11 @@ struct Args {
     /// (`x-vgi-conformance-echo: conformance-fixed-marker`).
     #[arg(long)]
     no_sticky_echo: bool,
+    /// Another echo header for session-opening responses, `NAME=VALUE`
+    /// (repeatable): the client replays `NAME: VALUE` on the session's later
+    /// requests, so a proxy can route them to this worker (docs/deploy.md).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_echo_header)]
+    sticky_echo: Vec<(String, String)>,
     /// Default sticky-session TTL in seconds (default 300).
     #[arg(long, value_name = "SECONDS")]
     sticky_ttl: Option<f64>,
@@ -130,7 +135,18 @@ fn sticky_settings(args: &Args) -> Result<Option<vgi_rpc::http::sticky::StickySe
     if !args.no_sticky_echo {
         settings.echo_headers.push((ECHO_HEADER.0.to_owned(), ECHO_HEADER.1.to_owned()));
     }
+    settings.echo_headers.extend(args.sticky_echo.iter().cloned());
     Ok(Some(settings))
+}
+
+/// `NAME=VALUE` of `--sticky-echo`: a header name and a value HTTP accepts.
+fn parse_echo_header(arg: &str) -> Result<(String, String), String> {
+    let (name, value) = arg.split_once('=').ok_or("expected NAME=VALUE")?;
+    vgi_rpc::http::axum::http::HeaderName::from_bytes(format!("vgi-echo-{name}").as_bytes())
+        .map_err(|_| format!("{name:?} is not a valid header name"))?;
+    vgi_rpc::http::axum::http::HeaderValue::from_str(value)
+        .map_err(|_| format!("{value:?} is not a valid header value"))?;
+    Ok((name.to_ascii_lowercase(), value.to_owned()))
 }
 
 /// `POST /__test_drain__` refuses new sessions as a drain would (without
