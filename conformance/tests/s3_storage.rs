@@ -293,6 +293,76 @@ fn a_256_mib_result_round_trips_over_http_and_pipe_within_twice_the_batch() {
     client.close().expect("worker exits");
 }
 
+/// Every JSON line of an access-log file.
+fn log_records(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("access log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("access-log line is JSON"))
+        .collect()
+}
+
+#[test]
+fn access_log_records_count_externalized_and_state_token_bytes() {
+    let Some(binary) = s3s_fs() else { return };
+    let server = S3Server::start(&binary, "logged");
+    let url = format!("s3://{BUCKET}/logged");
+    let dir = std::env::temp_dir().join(format!("vgi-s3-access-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let batch_bytes = (SMALL_ROWS * 16) as u64;
+
+    // HTTP: /init opens the stream and mints both tokens; the one
+    // continuation carries them back and finds the stream finished.
+    let http_log = dir.join("http.jsonl");
+    let worker = HttpWorker::start(worker_command(
+        &server,
+        &url,
+        SECRET_KEY,
+        &["--access-log", http_log.to_str().expect("utf-8")],
+    ));
+    let mut client = worker.client(fetcher());
+    check_counter_batches(&produce_over_http(&mut client, SMALL_ROWS).expect("4 MiB over HTTP"), SMALL_ROWS);
+    assert!(client.call(PRIMARY, "echo_string", &echo_string("x")).is_ok());
+    drop(worker);
+    let records = log_records(&http_log);
+    let stream: Vec<&serde_json::Value> = records.iter().filter(|r| r["method"] == "produce_large_batches").collect();
+    assert!(stream.len() >= 2, "an /init record and a continuation: {stream:?}");
+    let externalized: u64 = stream.iter().filter_map(|r| r["externalized_bytes"].as_u64()).sum();
+    assert!(
+        externalized >= batch_bytes && externalized < batch_bytes + MIB,
+        "the 4 MiB batch went to S3 once: {externalized} bytes logged"
+    );
+    assert!(stream[0]["response_state_bytes"].as_u64().is_some_and(|n| n > 32), "init mints tokens: {}", stream[0]);
+    assert!(stream[0].get("request_state_bytes").is_none(), "init carries no token: {}", stream[0]);
+    for turn in &stream[1..] {
+        assert!(turn["request_state_bytes"].as_u64().is_some_and(|n| n > 32), "a continuation carries tokens: {turn}");
+    }
+    let unary = records.iter().find(|r| r["method"] == "echo_string").expect("the unary record");
+    for field in ["request_state_bytes", "response_state_bytes", "externalized_bytes"] {
+        assert!(unary.get(field).is_none(), "a small unary call moves no {field}: {unary}");
+    }
+
+    // A pipe: one record for the whole stream, no tokens, the same upload.
+    let pipe_log = dir.join("pipe.jsonl");
+    let mut client = pipe_client(
+        worker_command(&server, &url, SECRET_KEY, &["--access-log", pipe_log.to_str().expect("utf-8")]),
+        fetcher(),
+    );
+    check_counter_batches(&produce_over_pipe(&mut client, SMALL_ROWS).expect("4 MiB over a pipe"), SMALL_ROWS);
+    client.close().expect("worker exits");
+    let records = log_records(&pipe_log);
+    let stream = records.iter().find(|r| r["method"] == "produce_large_batches").expect("the stream's record");
+    let externalized = stream["externalized_bytes"].as_u64().expect("externalized_bytes on the pipe record");
+    assert!(externalized >= batch_bytes && externalized < batch_bytes + MIB, "{externalized}");
+    assert!(stream.get("request_state_bytes").is_none() && stream.get("response_state_bytes").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn echo_string(text: &str) -> RecordBatch {
+    RecordBatch::try_from_iter([("value", Arc::new(arrow_array::StringArray::from(vec![text])) as ArrayRef)])
+        .expect("params")
+}
+
 #[test]
 fn zstd_objects_carry_their_content_encoding_through_s3() {
     let Some(binary) = s3s_fs() else { return };

@@ -234,6 +234,7 @@ impl Session<'_> {
             stream_id: stream_id.as_deref(),
             is_init: true,
         };
+        crate::transfer::begin();
         for hook in server.hooks() {
             hook.on_start(&info);
         }

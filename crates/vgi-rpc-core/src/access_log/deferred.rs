@@ -26,12 +26,6 @@ pub struct TransportFacts {
     pub request_bytes: Option<u64>,
     /// The response body as sent, after compression (`response_bytes`).
     pub response_bytes: Option<u64>,
-    /// The state token the request carried (`request_state_bytes`).
-    pub request_state_bytes: Option<u64>,
-    /// The state token the response carries (`response_state_bytes`).
-    pub response_state_bytes: Option<u64>,
-    /// Bytes uploaded to external storage during the call (`externalized_bytes`).
-    pub externalized_bytes: Option<u64>,
 }
 
 impl TransportFacts {
@@ -50,9 +44,6 @@ impl TransportFacts {
             ("http_status", self.http_status.map(u64::from)),
             ("request_bytes", self.request_bytes),
             ("response_bytes", self.response_bytes),
-            ("request_state_bytes", self.request_state_bytes),
-            ("response_state_bytes", self.response_state_bytes),
-            ("externalized_bytes", self.externalized_bytes),
         ];
         for (name, value) in fields {
             if let Some(v) = value {

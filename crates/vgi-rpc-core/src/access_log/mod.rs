@@ -139,7 +139,8 @@ impl AccessLog {
 
 impl DispatchHook for AccessLog {
     fn on_end(&self, info: &CallInfo<'_>, outcome: &CallOutcome<'_>) {
-        let record = self.record(info, outcome);
+        let mut record = self.record(info, outcome);
+        record::add_transfer(&mut record, crate::transfer::current());
         if let Some(record) = deferred::hold(&self.inner, record) {
             self.inner.emit(record);
         }

@@ -108,6 +108,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The bytes the call moved besides its batches (`request_state_bytes`,
+/// `response_state_bytes`, `externalized_bytes`), each only when some moved.
+pub fn add_transfer(record: &mut Map<String, Value>, moved: crate::transfer::TransferBytes) {
+    let fields = [
+        ("request_state_bytes", moved.request_state_bytes),
+        ("response_state_bytes", moved.response_state_bytes),
+        ("externalized_bytes", moved.externalized_bytes),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            record.insert(name.into(), Value::from(v));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,6 +85,7 @@ fn stream_upload<E>(
     let (sink, digest, raw) = tee.finish();
     accept(raw).map_err(UploadFailure::Refused)?;
     let url = sink.finish().map_err(UploadFailure::Storage)?;
+    crate::transfer::externalized(raw);
     Ok((url, digest, raw))
 }
 

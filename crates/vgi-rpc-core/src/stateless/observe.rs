@@ -41,6 +41,7 @@ pub(super) struct Observed<'a> {
 
 impl<'a> Observed<'a> {
     pub(super) fn start(server: &'a Server, info: &'a CallInfo<'a>, req: &super::OneRequest<'_>) -> Self {
+        crate::transfer::begin();
         for hook in server.hooks() {
             hook.on_start(info);
         }

@@ -50,9 +50,11 @@ fn next_cursor(
             crate::dispatch::py_repr(&call.method)
         ))
     })?;
-    tokens
+    let cursor = tokens
         .mint_cursor(req.protocol.name(), &req.conn.auth, &call.call_id, &bytes)
-        .map_err(|e| RpcError::runtime_error(e.0))
+        .map_err(|e| RpcError::runtime_error(e.0))?;
+    crate::transfer::response_state(cursor.len());
+    Ok(cursor)
 }
 
 /// What a producer turn needs beyond the state itself.
@@ -198,6 +200,7 @@ fn open_stream(
         response_limit: req.response_limit,
     });
     let call_token = tokens.mint_call(req.protocol.name(), &req.conn.auth, &call).map_err(token_error)?;
+    crate::transfer::response_state(call_token.len());
     Ok(Opened { call, call_token, state, header })
 }
 
@@ -287,6 +290,8 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
     let observed = Observed::start(server, &info, req);
     let span = observed.span();
     let _entered = span.enter();
+    let carried = [keys::STREAM_STATE, keys::CALL_STATE].map(|k| input.metadata.get(k).map_or(0, str::len));
+    crate::transfer::request_state(carried.iter().sum());
     let mut stats = CallStats::default();
     let turn_md = strip_transport_keys(&input.metadata);
     let ctx = context(server, req, turn_md);
