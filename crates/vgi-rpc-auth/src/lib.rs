@@ -7,7 +7,8 @@
 //! * Built-in authenticators: [`BearerTokens`] (static tokens, constant-time),
 //!   [`XfccAuthenticator`] (proxy-terminated mTLS via Envoy's
 //!   `x-forwarded-client-cert`, trusted only from configured proxies), and
-//!   with the `jwt` feature `JwtAuthenticator` (Bearer JWTs against a JWKS).
+//!   with the `jwt` feature `JwtAuthenticator` (Bearer JWTs against a JWKS
+//!   document or keys fetched from the issuer).
 //! * [`ProxyProofGate`]: the proxy-proof precondition
 //!   (`docs/proxy-proof-spec.md`), per-request HMAC evidence that a call came
 //!   through a trusted proxy; [`mint_proof`] is the proxy side.
@@ -42,7 +43,7 @@ pub use bearer::{bearer_token, BearerTokens};
 pub use cidr::{CidrError, IpNet};
 pub use compose::{Chain, RequireAll};
 #[cfg(feature = "jwt")]
-pub use jwt::{JwksError, JwtAuthenticator};
+pub use jwt::{JwksError, JwksSettings, JwtAuthenticator, KeySet, RemoteJwks};
 pub use mtls::{parse_xfcc, XfccAuthenticator, XfccElement, XfccError, XfccSelect, XFCC_HEADER};
 pub use proof::{
     mint_proof, parse_secrets, ProofConfigError, ProofMode, ProxyProofConfig, ProxyProofGate, PROOF_HEADER,
