@@ -408,6 +408,21 @@ impl HttpClient {
         Ok(HttpExchange::new(self, session))
     }
 
+    /// GET `path` (relative to the base URL, prefix not added) on a
+    /// connection of its own and return the status, headers and body as
+    /// received (at most `max_body` bytes). For probes such as
+    /// `{prefix}/health` that sit outside the RPC routes.
+    pub fn get_raw(&mut self, path: &str, max_body: usize) -> Result<(u16, HeaderMap, Vec<u8>), CallError> {
+        let response = self.transport.request(
+            http::Method::GET,
+            self.url(path)?,
+            HeaderMap::new(),
+            Bytes::new(),
+            Some(max_body),
+        )?;
+        Ok((response.status.as_u16(), response.headers, response.body.to_vec()))
+    }
+
     /// POST `body` to `path` (relative to the base URL, prefix not added)
     /// with exactly `headers`, and return the status, headers and body as
     /// received (still content-coded). For tests of malformed requests.
