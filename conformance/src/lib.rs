@@ -8,6 +8,7 @@
 pub mod auth_fixture;
 pub mod identity_fixture;
 pub mod methods;
+pub mod otel_worker;
 pub mod soak;
 pub mod transport_probe;
 
@@ -36,6 +37,18 @@ pub struct ConformanceOptions {
     pub identity: Option<vgi_rpc::http::vgi_rpc_auth::identity::Identity>,
     /// Host `conformance.Whoami.v1` (the grant worker's probe).
     pub whoami: bool,
+    /// Further dispatch hooks, installed after the access log (e.g. OpenTelemetry).
+    pub hooks: ExtraHooks,
+}
+
+/// Dispatch hooks for [`ConformanceOptions::hooks`].
+#[derive(Clone, Default)]
+pub struct ExtraHooks(pub Vec<Arc<dyn vgi_rpc::core::DispatchHook>>);
+
+impl std::fmt::Debug for ExtraHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExtraHooks({} hooks)", self.0.len())
+    }
 }
 
 /// Why the conformance server could not be built.
@@ -89,6 +102,9 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
         let version = concat!("vgi-rpc-rust ", env!("CARGO_PKG_VERSION"));
         let log = settings.open(&server_id, version).map_err(BuildError::AccessLog)?;
         builder = builder.hook(Arc::new(log));
+    }
+    for hook in &options.hooks.0 {
+        builder = builder.hook(hook.clone());
     }
     builder.build().map_err(BuildError::Registry)
 }

@@ -115,6 +115,8 @@ struct Args {
     /// grants (issue_grant) and accepts them as bearers over HTTP.
     #[arg(long, value_name = "KEY")]
     grant_key: Vec<String>,
+    #[command(flatten)]
+    otel: vgi_rpc_conformance::otel_worker::OtelArgs,
 }
 
 /// The echo header the conformance worker advertises, as the reference's.
@@ -275,7 +277,7 @@ fn main() -> ExitCode {
     // --access-log-debug is accepted for compatibility: no level ever logs
     // payload values, so DEBUG records carry the same fields.
     let _ = args.access_log_debug;
-    let options = ConformanceOptions {
+    let mut options = ConformanceOptions {
         describe: args.describe,
         access_log: match args.access_log.settings() {
             Ok(s) => s,
@@ -298,6 +300,16 @@ fn main() -> ExitCode {
             Err(e) => return fail(&e),
         },
         whoami: args.identity == vgi_rpc_conformance::identity_fixture::IdentityMode::Grants,
+        hooks: Default::default(),
+    };
+    // Kept alive until main returns: dropping it flushes spans and metrics.
+    let _otel = match args.otel.start() {
+        Ok(Some((otlp, hooks))) => {
+            options.hooks = hooks;
+            Some(otlp)
+        }
+        Ok(None) => None,
+        Err(e) => return fail(&e),
     };
     let server = match build_server(&options) {
         Ok(s) => s,

@@ -203,7 +203,8 @@ impl<R: Read, W: Write> Client<R, W> {
         params: &RecordBatch,
         extra: &Metadata,
     ) -> Result<(), CallError> {
-        let md = self.header(protocol, method).to_metadata(extra);
+        let mut md = self.header(protocol, method).to_metadata(extra);
+        crate::trace_context::inject(&mut md);
         match self.inputs.as_ref().filter(|p| p.wants(params)) {
             // The routing keys stay on the pointer; the payload carries them too.
             Some(policy) => {

@@ -63,6 +63,11 @@ pub struct CallInfo<'a> {
     /// Whether this record describes a stream's start (or a unary call),
     /// as opposed to an HTTP stream continuation.
     pub is_init: bool,
+    /// The caller's W3C `traceparent`, as received (request batch metadata
+    /// first, then the transport's headers); unvalidated.
+    pub traceparent: Option<&'a str>,
+    /// The caller's W3C `tracestate`, sent with that `traceparent`; unvalidated.
+    pub tracestate: Option<&'a str>,
 }
 
 /// How a call ended.
@@ -89,4 +94,7 @@ pub trait DispatchHook: Send + Sync {
     fn on_start(&self, _info: &CallInfo<'_>) {}
     /// A call finished (successfully or not).
     fn on_end(&self, _info: &CallInfo<'_>, _outcome: &CallOutcome<'_>) {}
+    /// A transport refused a request's credentials before any dispatch
+    /// (HTTP `401`). `reason` is the refusal's code (e.g. `invalid_token`).
+    fn on_auth_failure(&self, _remote_addr: Option<&str>, _reason: &str) {}
 }

@@ -37,6 +37,7 @@ pub mod session;
 pub mod state_codec;
 pub mod stateless;
 pub mod stream;
+pub mod trace_context;
 pub mod transfer;
 pub mod transport;
 pub(crate) mod turn;

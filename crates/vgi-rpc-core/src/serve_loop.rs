@@ -36,6 +36,9 @@ pub struct ConnectionInfo {
     pub remote_addr: Option<String>,
     /// The transport serving the connection, when the transport says.
     pub kind: Option<crate::TransportKind>,
+    /// W3C trace context the transport received beside the request (HTTP
+    /// headers); request batch metadata takes precedence over it.
+    pub trace: Option<crate::trace_context::TraceHeaders>,
 }
 
 /// Serve requests from `r`, answering on `w`, until the peer closes the
@@ -100,6 +103,8 @@ impl Session<'_> {
             request_rows: req.batch.num_rows(),
             stream_id: None,
             is_init: true,
+            traceparent: None,
+            tracestate: None,
         };
         let outcome = CallOutcome {
             error: None,
@@ -220,6 +225,7 @@ impl Session<'_> {
         };
 
         let stream_id = (def.kind() != MethodKind::Unary).then(|| server.new_stream_id());
+        let (traceparent, tracestate) = crate::trace_context::pick(&req.metadata, self.conn.trace.as_ref());
         let info = CallInfo {
             protocol: protocol.name(),
             protocol_hash: protocol.hash(),
@@ -233,6 +239,8 @@ impl Session<'_> {
             request_rows: req.batch.num_rows(),
             stream_id: stream_id.as_deref(),
             is_init: true,
+            traceparent,
+            tracestate,
         };
         crate::transfer::begin();
         for hook in server.hooks() {

@@ -192,10 +192,12 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
     // authenticated, before any body is read.
     let exempt = segments.as_slice() == ["health"] || method == Method::OPTIONS || path.starts_with("/.well-known/");
     let auth = match &app.config.auth {
-        Some(settings) if !exempt => match crate::auth::authenticate(settings, req.headers(), peer(&req), &path) {
-            Ok(ctx) => Arc::new(ctx),
-            Err(refusal) => return refusal,
-        },
+        Some(settings) if !exempt => {
+            match crate::auth::authenticate(settings, app.server.hooks(), req.headers(), peer(&req), &path) {
+                Ok(ctx) => Arc::new(ctx),
+                Err(refusal) => return refusal,
+            }
+        }
         _ => Arc::new(AuthContext::anonymous()),
     };
     match (segments.as_slice(), &method) {

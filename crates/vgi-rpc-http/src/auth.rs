@@ -13,7 +13,7 @@ use axum::response::Response;
 use http::header::{HeaderName, HeaderValue, ACCEPT};
 use http::{HeaderMap, StatusCode};
 use vgi_rpc_auth::{unauthorized, AuthFailure, AuthRequest, Authenticator, ProtectedResourceMetadata};
-use vgi_rpc_core::AuthContext;
+use vgi_rpc_core::{AuthContext, DispatchHook};
 
 use crate::app::response;
 
@@ -53,15 +53,25 @@ impl AuthSettings {
     }
 }
 
-/// Authenticate a request, or build its `401`.
+/// Authenticate a request, or build its `401` (telling `hooks` of each
+/// refusal; an unreachable authority's `503` is not a refusal).
 pub(crate) fn authenticate(
     settings: &AuthSettings,
+    hooks: &[Arc<dyn DispatchHook>],
     headers: &HeaderMap,
     remote: Option<std::net::SocketAddr>,
     path: &str,
 ) -> Result<AuthContext, Response> {
     let req = AuthRequest { headers, remote_addr: remote, path };
-    settings.authenticator.authenticate(&req).map_err(|failure| refusal(settings, headers, &failure))
+    settings.authenticator.authenticate(&req).map_err(|failure| {
+        if failure.retry_after.is_none() && !hooks.is_empty() {
+            let addr = remote.map(|a| a.to_string());
+            for hook in hooks {
+                hook.on_auth_failure(addr.as_deref(), failure.reason.as_str());
+            }
+        }
+        refusal(settings, headers, &failure)
+    })
 }
 
 fn refusal(settings: &AuthSettings, headers: &HeaderMap, failure: &AuthFailure) -> Response {

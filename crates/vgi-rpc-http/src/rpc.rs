@@ -109,6 +109,14 @@ fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Opt
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The W3C `traceparent` / `tracestate` request headers, passed to hooks as
+/// received (a header that is not visible ASCII is ignored).
+fn trace_headers(headers: &HeaderMap) -> Option<vgi_rpc_core::trace_context::TraceHeaders> {
+    let traceparent = header_str(headers, "traceparent")?.to_owned();
+    let tracestate = header_str(headers, "tracestate").map(str::to_owned);
+    Some(vgi_rpc_core::trace_context::TraceHeaders { traceparent, tracestate })
+}
+
 /// Serve one RPC request.
 pub(crate) async fn serve(
     app: &Arc<HttpApp>,
@@ -200,7 +208,12 @@ pub(crate) async fn serve(
         protocol: protocol_def,
         method: method_def,
         body,
-        conn: ConnectionInfo { auth: auth.clone(), remote_addr: remote, kind: Some(TransportKind::Http) },
+        conn: ConnectionInfo {
+            auth: auth.clone(),
+            remote_addr: remote,
+            kind: Some(TransportKind::Http),
+            trace: trace_headers(headers),
+        },
         session: session.clone(),
         session_entry,
     };

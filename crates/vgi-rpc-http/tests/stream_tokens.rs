@@ -105,7 +105,7 @@ fn dispatch(
     auth: AuthContext,
 ) -> vgi_rpc_core::stateless::Answer {
     let (protocol, method) = resolve_route(server, "Demo", "count").expect("route");
-    let conn = ConnectionInfo { auth: Arc::new(auth), remote_addr: None, kind: None };
+    let conn = ConnectionInfo { auth: Arc::new(auth), remote_addr: None, kind: None, trace: None };
     let req =
         OneRequest { route, protocol, method, body, conn: &conn, request_id: "r", response_limit: None, session: None };
     dispatch_one(server, tokens, &req)

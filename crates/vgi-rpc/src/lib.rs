@@ -121,6 +121,9 @@ pub use vgi_rpc_storage as storage;
 #[cfg(feature = "logfile")]
 pub use vgi_rpc_logfile as logfile;
 
+#[cfg(feature = "otel")]
+pub use vgi_rpc_otel as otel;
+
 pub use vgi_rpc_core::{
     AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, Metadata, MethodDef, MethodKind,
     OutputCollector, Params, ProducerState, Protocol, RpcError, Server, StreamResult, StreamState,

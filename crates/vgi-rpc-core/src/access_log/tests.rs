@@ -49,6 +49,8 @@ fn call(log: &AccessLog, request_id: &str) {
         request_rows: 0,
         stream_id: None,
         is_init: true,
+        traceparent: None,
+        tracestate: None,
     };
     let outcome = CallOutcome {
         error: None,

@@ -55,7 +55,7 @@ mod tests {
     use crate::AuthContext;
 
     fn conn(auth: AuthContext, addr: Option<&str>) -> ConnectionInfo {
-        ConnectionInfo { auth: Arc::new(auth), remote_addr: addr.map(str::to_owned), kind: None }
+        ConnectionInfo { auth: Arc::new(auth), remote_addr: addr.map(str::to_owned), kind: None, trace: None }
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub(super) fn call_info<'a>(
     request_rows: usize,
     stream_id: Option<&'a str>,
     is_init: bool,
+    metadata: &'a vgi_rpc_wire::Metadata,
 ) -> CallInfo<'a> {
+    let (traceparent, tracestate) = crate::trace_context::pick(metadata, req.conn.trace.as_ref());
     CallInfo {
         protocol: req.protocol.name(),
         protocol_hash: req.protocol.hash(),
@@ -27,6 +29,8 @@ pub(super) fn call_info<'a>(
         request_rows,
         stream_id,
         is_init,
+        traceparent,
+        tracestate,
     }
 }
 

@@ -137,7 +137,15 @@ pub(super) fn init(server: &Server, tokens: &dyn StateTokens, reply: &Reply<'_>,
         Ok(turn) => turn,
         Err(refused) => return super::quota_answer(reply, &refused, req),
     };
-    let info = call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), Some(&stream_id), true);
+    let info = call_info(
+        server,
+        req,
+        request.batch.schema_ref(),
+        request.batch.num_rows(),
+        Some(&stream_id),
+        true,
+        &request.metadata,
+    );
     let observed = Observed::start(server, &info, req);
     let span = observed.span();
     let _entered = span.enter();
@@ -286,7 +294,8 @@ pub(super) fn exchange(server: &Server, tokens: &dyn StateTokens, reply: &Reply<
         Err(refused) => return super::quota_answer(reply, &refused, req),
     };
     let input_schema = input.batch.schema();
-    let info = call_info(server, req, &input_schema, input.batch.num_rows(), Some(&call.stream_id), false);
+    let info =
+        call_info(server, req, &input_schema, input.batch.num_rows(), Some(&call.stream_id), false, &input.metadata);
     let observed = Observed::start(server, &info, req);
     let span = observed.span();
     let _entered = span.enter();

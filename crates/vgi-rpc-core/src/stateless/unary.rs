@@ -67,7 +67,8 @@ pub(super) fn serve(server: &Server, reply: &Reply<'_>, req: &OneRequest<'_>) ->
     let crate::method::Handler::Unary(handler) = req.method.handler() else {
         return error_answer(reply, Status::BadRequest, &RpcError::type_error("not a unary method"), req);
     };
-    let info = call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), None, true);
+    let info =
+        call_info(server, req, request.batch.schema_ref(), request.batch.num_rows(), None, true, &request.metadata);
     let observed = Observed::start(server, &info, req);
     let span = observed.span();
     let _entered = span.enter();

@@ -34,6 +34,7 @@ mod session;
 mod spin_io;
 mod sticky;
 mod tls;
+mod trace;
 mod transport;
 mod unary;
 
@@ -236,13 +237,15 @@ impl HttpClient {
     }
 
     fn request_metadata(&self, protocol: &str, method: &str, extra: &Metadata) -> Metadata {
-        RequestHeader {
+        let mut md = RequestHeader {
             protocol: protocol.to_owned(),
             method: method.to_owned(),
             protocol_version: self.versions.get(protocol).cloned(),
             request_id: None,
         }
-        .to_metadata(extra)
+        .to_metadata(extra);
+        vgi_rpc_core::trace_context::inject(&mut md);
+        md
     }
 
     /// POST `batch` with `metadata` (one IPC stream) to an RPC route and read
@@ -289,6 +292,7 @@ impl HttpClient {
         if let Some(view) = &self.sticky {
             view.apply(&mut headers);
         }
+        trace::inject_headers(&mut headers);
         self.requests_sent += 1;
         let response = self.transport.post(uri.clone(), headers, body, self.max_response_bytes)?;
         if let Some(view) = &mut self.sticky {
