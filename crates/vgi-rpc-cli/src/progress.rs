@@ -35,7 +35,7 @@ impl Progress {
             return;
         }
         if !self.shown && self.started.elapsed() >= SHOW_AFTER {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
             self.bar.enable_steady_tick(Duration::from_millis(120));
             self.shown = true;
         }
