@@ -322,3 +322,49 @@ fn worker_exports_spans_metrics_and_joins_the_callers_trace_over_otlp() {
     // The refused request never reached dispatch: no span from that worker.
     assert_eq!(spans.iter().filter(|s| s.name.starts_with("vgi_rpc/")).count(), echo.len() + 1 + stream.len());
 }
+
+/// Over a pipe the trace context travels in request batch metadata only:
+/// the subprocess client injects the active span's context and the worker's
+/// span joins it; export is flushed when the worker's stdin closes.
+#[test]
+fn pipe_worker_joins_the_callers_trace_from_request_metadata() {
+    let receiver = Receiver::start();
+    let endpoint = receiver.url();
+    let mut worker = vgi_rpc::stdio::SubprocessClient::spawn(
+        worker_path(),
+        ["--otel-endpoint", endpoint.as_str(), "--otel-metrics-interval", "600"],
+    )
+    .expect("spawn worker");
+    worker.set_protocol_version(PRIMARY, "2.0.0");
+
+    vgi_rpc::otel::install_propagation();
+    let provider = vgi_rpc::otel::opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let client_span = provider.tracer("otel-test").start("pipe-client-call");
+    let client_ctx = client_span.span_context().clone();
+    {
+        let _active = Context::current_with_span(client_span).attach();
+        let echoed = worker.call(PRIMARY, "echo_int", &echo_int_params(9)).expect("echo_int");
+        assert_eq!(int_value(echoed.batch.column(0)), 9);
+    }
+    worker.call(PRIMARY, "echo_int", &echo_int_params(10)).expect("untraced echo_int");
+    assert!(worker.close().expect("worker exits").success());
+
+    let r = &receiver.received;
+    assert!(
+        eventually(Duration::from_secs(10), || r.spans().iter().filter(|s| s.name == "vgi_rpc/echo_int").count() >= 2
+            && r.metric("rpc.server.requests").is_some()),
+        "exports arrived"
+    );
+    let spans = r.spans();
+    let echo: Vec<&Span> = spans.iter().filter(|s| s.name == "vgi_rpc/echo_int").collect();
+    assert_eq!(echo.len(), 2);
+    let traced: Vec<&&Span> =
+        echo.iter().filter(|s| s.trace_id.as_slice() == client_ctx.trace_id().to_bytes().as_slice()).collect();
+    assert_eq!(traced.len(), 1, "the traced pipe call joined the client's trace");
+    assert_eq!(traced[0].parent_span_id.as_slice(), client_ctx.span_id().to_bytes().as_slice());
+    assert!(str_attr(&traced[0].attributes, "client.address").is_none(), "a pipe has no peer address");
+    let untraced: Vec<&&Span> = echo.iter().filter(|s| s.parent_span_id.is_empty()).collect();
+    assert_eq!(untraced.len(), 1, "no context leaks into the next call");
+    let requests = r.metric("rpc.server.requests").expect("rpc.server.requests");
+    assert_eq!(counter_sum(&requests, &[("rpc.method", "echo_int"), ("status", "ok")]), 2);
+}

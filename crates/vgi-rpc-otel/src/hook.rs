@@ -241,3 +241,52 @@ impl DispatchHook for OtelHook {
         m.auth_failures.add(1, &attrs);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_server_fault_codes_mark_the_span_as_error() {
+        let errors: Vec<&str> =
+            ErrorCode::ALL.iter().copied().filter(|c| is_server_error(*c)).map(|c| c.as_str()).collect();
+        assert_eq!(errors, ["UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"]);
+    }
+
+    #[test]
+    fn unmatched_end_and_disabled_tracing_do_not_panic() {
+        let hook = OtelHook::new(OtelConfig { enable_tracing: false, ..OtelConfig::default() });
+        let auth = vgi_rpc_core::AuthContext::anonymous();
+        let info = CallInfo {
+            protocol: "P",
+            protocol_hash: "h",
+            method: "m",
+            kind: None,
+            request_id: "r",
+            server_id: "s",
+            auth: &auth,
+            remote_addr: None,
+            request_schema: None,
+            request_rows: 0,
+            stream_id: None,
+            is_init: true,
+            traceparent: Some("junk"),
+            tracestate: None,
+        };
+        let outcome = CallOutcome {
+            error: None,
+            duration: std::time::Duration::ZERO,
+            stats: Default::default(),
+            cancelled: false,
+            finished_at: std::time::SystemTime::UNIX_EPOCH,
+            session: None,
+        };
+        hook.on_end(&info, &outcome);
+        let tracing = OtelHook::new(OtelConfig::default());
+        tracing.on_end(&info, &outcome);
+        tracing.on_start(&info);
+        tracing.on_end(&info, &outcome);
+        assert!(OPEN.with(|s| s.borrow().is_empty()), "the span was closed");
+        tracing.on_auth_failure(Some("127.0.0.1:1"), "invalid_credential");
+    }
+}
