@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use support::scenario::check_worker;
-use support::{conformance_worker, json_lines, ok, our_pipe_cmd, run_cli, HttpWorker};
+use support::{conformance_worker, json_lines, ok, our_pipe_cmd, run_cli, HttpWorker, ListeningWorker};
 
 #[test]
 fn pipe_worker_describe_call_health() {
@@ -30,6 +30,23 @@ fn http_worker_under_a_prefix() {
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("HTTP 404") && stderr.contains("--prefix"), "{stderr}");
+}
+
+#[test]
+fn unix_and_tcp_workers_describe_call_health() {
+    let socket = std::env::temp_dir().join(format!("vgi-rpc-cli-{}.sock", std::process::id()));
+    let socket_s = socket.to_str().expect("utf-8 path");
+    let unix = ListeningWorker::start(conformance_worker(), &["--describe", "--threaded", "--unix", socket_s], "UNIX:");
+    check_worker(&["--unix", &unix.address]);
+    let tcp =
+        ListeningWorker::start(conformance_worker(), &["--describe", "--threaded", "--tcp", "127.0.0.1:0"], "TCP:");
+    check_worker(&["--tcp", &tcp.address]);
+    // A socket nobody listens on: a connect error with a hint.
+    drop(unix);
+    let out = run_cli(&["--unix", socket_s, "health"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("cannot connect"), "{stderr}");
+    let _ = std::fs::remove_file(&socket);
 }
 
 #[test]

@@ -109,17 +109,18 @@ pub fn reference_run() -> Option<PathBuf> {
     None
 }
 
-/// An HTTP worker printing `PORT:n`; killed when dropped.
-pub struct HttpWorker {
+/// A worker that announces its address on stdout; killed when dropped.
+pub struct ListeningWorker {
     child: Child,
     _stdout: BufReader<ChildStdout>,
-    /// Its base URL.
-    pub url: String,
+    /// What followed the discovery prefix (`PORT:`, `UNIX:`, `TCP:`).
+    pub address: String,
 }
 
-impl HttpWorker {
-    /// Start `program args...` (run from the workspace root) and wait for `PORT:`.
-    pub fn start(program: &Path, args: &[&str]) -> Self {
+impl ListeningWorker {
+    /// Start `program args...` (run from the workspace root) and wait for a
+    /// stdout line starting with `prefix`.
+    pub fn start(program: &Path, args: &[&str], prefix: &str) -> Self {
         let mut child = Command::new(program)
             .args(args)
             .current_dir(workspace_root())
@@ -129,23 +130,39 @@ impl HttpWorker {
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut worker = HttpWorker { child, _stdout: stdout, url: String::new() };
+        let mut worker = ListeningWorker { child, _stdout: stdout, address: String::new() };
         let mut line = String::new();
         loop {
             line.clear();
             let n = worker._stdout.read_line(&mut line).expect("read the worker's stdout");
-            assert!(n > 0, "the worker exited before printing PORT:");
-            if let Some(port) = line.trim().strip_prefix("PORT:") {
-                worker.url = format!("http://127.0.0.1:{port}");
+            assert!(n > 0, "the worker exited before printing {prefix}");
+            if let Some(address) = line.trim().strip_prefix(prefix) {
+                worker.address = address.to_owned();
                 return worker;
             }
         }
     }
 }
 
-impl Drop for HttpWorker {
+impl Drop for ListeningWorker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// An HTTP worker printing `PORT:n`; killed when dropped.
+pub struct HttpWorker {
+    _worker: ListeningWorker,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl HttpWorker {
+    /// Start `program args...` and wait for `PORT:`.
+    pub fn start(program: &Path, args: &[&str]) -> Self {
+        let worker = ListeningWorker::start(program, args, "PORT:");
+        let url = format!("http://127.0.0.1:{}", worker.address);
+        HttpWorker { _worker: worker, url }
     }
 }
