@@ -191,8 +191,21 @@ const METADATA_PARENT: &str = "b7ad6b7169203331";
 fn worker_exports_spans_metrics_and_joins_the_callers_trace_over_otlp() {
     let receiver = Receiver::start();
     let endpoint = receiver.url();
-    let worker =
-        Worker::start(&["--http", "--otel-endpoint", &endpoint, "--otel-metrics-interval", "600"], "PORT:", None);
+    let log = std::env::temp_dir().join(format!("vgi-otel-access-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let worker = Worker::start(
+        &[
+            "--http",
+            "--otel-endpoint",
+            &endpoint,
+            "--otel-metrics-interval",
+            "600",
+            "--access-log",
+            log.to_str().expect("utf-8 path"),
+        ],
+        "PORT:",
+        None,
+    );
     let refusing = Worker::start(&["--http", "--http-auth", "--otel-endpoint", &endpoint], "PORT:", None);
 
     let mut c = client(&worker);
@@ -291,6 +304,26 @@ fn worker_exports_spans_metrics_and_joins_the_callers_trace_over_otlp() {
     assert_eq!(hex(&from_metadata[0].parent_span_id), METADATA_PARENT);
     // The other two echo calls (untraced, malformed) start root spans.
     assert_eq!(echo.iter().filter(|s| s.parent_span_id.is_empty()).count(), 2);
+
+    // The access log names the span each call ran under (trace_id, span_id).
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .expect("access log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON record"))
+        .collect();
+    let logged: Vec<(String, String)> = records
+        .iter()
+        .filter(|r| r["method"] == "echo_int")
+        .map(|r| {
+            let id = |k: &str| r[k].as_str().unwrap_or_else(|| panic!("{k} in {r}")).to_owned();
+            (id("trace_id"), id("span_id"))
+        })
+        .collect();
+    let exported: std::collections::BTreeSet<(String, String)> =
+        echo.iter().map(|s| (hex(&s.trace_id), hex(&s.span_id))).collect();
+    assert_eq!(logged.len(), 4);
+    assert_eq!(logged.into_iter().collect::<std::collections::BTreeSet<_>>(), exported, "log and spans join");
+    let _ = std::fs::remove_file(&log);
 
     // --- metrics ---
     let requests = r.metric("rpc.server.requests").expect("rpc.server.requests");

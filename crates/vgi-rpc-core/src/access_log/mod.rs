@@ -141,6 +141,9 @@ impl DispatchHook for AccessLog {
     fn on_end(&self, info: &CallInfo<'_>, outcome: &CallOutcome<'_>) {
         let mut record = self.record(info, outcome);
         record::add_transfer(&mut record, crate::transfer::current());
+        if let Some(active) = crate::trace_context::current() {
+            record::add_trace(&mut record, &active.traceparent);
+        }
         if let Some(record) = deferred::hold(&self.inner, record) {
             self.inner.emit(record);
         }

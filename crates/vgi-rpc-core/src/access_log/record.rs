@@ -123,6 +123,28 @@ pub fn add_transfer(record: &mut Map<String, Value>, moved: crate::transfer::Tra
     }
 }
 
+/// `trace_id` and `span_id` of the span current as the call ends (both or
+/// neither), from its W3C `traceparent`; a malformed or all-zero one adds
+/// nothing.
+pub fn add_trace(record: &mut Map<String, Value>, traceparent: &str) {
+    let mut parts = traceparent.split('-');
+    let (Some(version), Some(trace), Some(span), Some(_flags)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return;
+    };
+    let lower_hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && s.bytes().any(|b| b != b'0')
+    };
+    if version.len() != 2 || version == "ff" || !lower_hex(trace, 32) || !lower_hex(span, 16) {
+        return;
+    }
+    record.insert("trace_id".into(), trace.into());
+    record.insert("span_id".into(), span.into());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +157,26 @@ mod tests {
         assert_eq!(rfc3339_millis(t), "2026-04-26T15:30:45.123Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339_millis(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn trace_ids_come_from_a_well_formed_traceparent_only() {
+        let mut r = Map::new();
+        add_trace(&mut r, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        assert_eq!(r["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(r["span_id"], "00f067aa0ba902b7");
+        for bad in [
+            "",
+            "00-not-a-trace-context",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+        ] {
+            let mut r = Map::new();
+            add_trace(&mut r, bad);
+            assert!(r.is_empty(), "{bad:?} gave {r:?}");
+        }
     }
 }
