@@ -20,13 +20,19 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The `vgi-rpc-conformance` worker: `VGI_CONFORMANCE_WORKER` when set,
-/// otherwise built with cargo (a no-op when fresh) next to the CLI binary.
+/// The `vgi-rpc-conformance` worker: `VGI_CONFORMANCE_WORKER` when set (a
+/// relative path is taken from the workspace root), otherwise built with
+/// `cargo build -p vgi-rpc-conformance` next to the CLI binary (a no-op
+/// when fresh). Under `cargo test --workspace` the features cargo unifies
+/// differ from that build's, so it may rebuild; the variable, pointed at
+/// the binary that run already built, avoids that.
 pub fn conformance_worker() -> &'static Path {
     static WORKER: OnceLock<PathBuf> = OnceLock::new();
     WORKER.get_or_init(|| {
-        if let Some(path) = std::env::var_os("VGI_CONFORMANCE_WORKER") {
-            return PathBuf::from(path);
+        if let Some(path) = std::env::var_os("VGI_CONFORMANCE_WORKER").filter(|p| !p.is_empty()) {
+            let worker = workspace_root().join(path);
+            assert!(worker.exists(), "VGI_CONFORMANCE_WORKER names {}, which does not exist", worker.display());
+            return worker;
         }
         let bin_dir = Path::new(CLI).parent().expect("the CLI binary has a directory");
         let profile = bin_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
