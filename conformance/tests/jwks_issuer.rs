@@ -409,7 +409,11 @@ fn oversized_documents_and_cache_control() {
     assert_eq!(issuer.jwks_hits(), hits + 1, "still fresh at 0.5 s");
     std::thread::sleep(Duration::from_millis(700));
     assert!(check(&auth, &good).is_ok());
-    std::thread::sleep(Duration::from_millis(200));
+    // The refresh runs in the background: give it up to 3 s to land.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while issuer.jwks_hits() < hits + 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(issuer.jwks_hits(), hits + 2, "refreshed once after max-age");
 }
 
