@@ -52,6 +52,13 @@ pub trait Authenticator: Send + Sync {
     fn precondition_gate(&self) -> bool {
         false
     }
+
+    /// Whether [`Authenticator::authenticate`] may wait on I/O (fetching
+    /// keys from an issuer, asking a remote resolver). The HTTP server then
+    /// runs it off its reactor threads.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
@@ -67,6 +74,9 @@ impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
     fn precondition_gate(&self) -> bool {
         (**self).precondition_gate()
     }
+    fn may_block(&self) -> bool {
+        (**self).may_block()
+    }
 }
 
 impl<A: Authenticator + ?Sized> Authenticator for Box<A> {
@@ -81,6 +91,9 @@ impl<A: Authenticator + ?Sized> Authenticator for Box<A> {
     }
     fn precondition_gate(&self) -> bool {
         (**self).precondition_gate()
+    }
+    fn may_block(&self) -> bool {
+        (**self).may_block()
     }
 }
 

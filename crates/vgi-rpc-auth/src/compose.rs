@@ -83,6 +83,10 @@ pub fn combine_reasons(codes: &[AuthReason]) -> AuthReason {
 }
 
 impl Authenticator for Chain {
+    fn may_block(&self) -> bool {
+        self.parts.iter().any(|p| p.may_block())
+    }
+
     fn authenticate(&self, req: &AuthRequest<'_>) -> Result<AuthContext, AuthFailure> {
         let mut failures = Vec::with_capacity(self.parts.len());
         for part in &self.parts {
@@ -177,6 +181,10 @@ impl std::fmt::Debug for RequireAll {
 }
 
 impl Authenticator for RequireAll {
+    fn may_block(&self) -> bool {
+        self.parts().any(|p| p.may_block())
+    }
+
     fn authenticate(&self, req: &AuthRequest<'_>) -> Result<AuthContext, AuthFailure> {
         let mut contexts = Vec::with_capacity(self.gates.len() + 1);
         for part in self.parts() {

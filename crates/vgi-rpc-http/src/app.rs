@@ -193,7 +193,8 @@ async fn route(app: &Arc<HttpApp>, req: Request, request_id: &str) -> Response {
     let exempt = segments.as_slice() == ["health"] || method == Method::OPTIONS || path.starts_with("/.well-known/");
     let auth = match &app.config.auth {
         Some(settings) if !exempt => {
-            match crate::auth::authenticate(settings, app.server.hooks(), req.headers(), peer(&req), &path) {
+            let run = || crate::auth::authenticate(settings, app.server.hooks(), req.headers(), peer(&req), &path);
+            match off_reactor_if(settings.authenticator.may_block(), run) {
                 Ok(ctx) => Arc::new(ctx),
                 Err(refusal) => return refusal,
             }
@@ -271,4 +272,17 @@ async fn delete_session(app: &Arc<HttpApp>, headers: http::HeaderMap, auth: Arc<
 /// The peer's socket address, when the router was served with connect info.
 pub(crate) fn peer(req: &Request) -> Option<SocketAddr> {
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)
+}
+
+/// Run `f` with `block_in_place` when it may block and the runtime allows it
+/// (multi-threaded), so a key fetch or a remote resolver does not stall the
+/// other connections this reactor thread serves; inline otherwise.
+fn off_reactor_if<R>(may_block: bool, f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi = Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if may_block && multi {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
 }

@@ -76,6 +76,11 @@ impl ResolveTokenAuthenticator {
 }
 
 impl Authenticator for ResolveTokenAuthenticator {
+    /// The resolver may ask another service.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     fn authenticate(&self, req: &AuthRequest<'_>) -> Result<AuthContext, AuthFailure> {
         let token = bearer_token(req.headers)?;
         if token.starts_with(GRANT_TOKEN_PREFIX) || !resolvable_shape(token) {

@@ -254,6 +254,12 @@ impl JwtAuthenticator {
 }
 
 impl Authenticator for JwtAuthenticator {
+    /// Keys fetched from an issuer may have to be refreshed (bounded by the
+    /// fetch timeout and the unknown-kid wait).
+    fn may_block(&self) -> bool {
+        matches!(self.keys, Keys::Remote(_))
+    }
+
     fn authenticate(&self, req: &AuthRequest<'_>) -> Result<AuthContext, AuthFailure> {
         let token = bearer_token(req.headers)?;
         let claims = self.verify(token)?;

@@ -235,3 +235,17 @@ fn challenge_with_metadata() {
     );
     assert!(!format!("{auth:?}").is_empty());
 }
+
+#[test]
+fn only_issuer_fetched_keys_may_block_and_compositions_say_so() {
+    let fixed = authenticator();
+    assert!(!fixed.may_block(), "a fixed key set never waits");
+    // No I/O at construction: the first fetch happens on first use.
+    let remote = JwtAuthenticator::from_jwks_uri("https://issuer.example/jwks.json").expect("remote");
+    assert!(remote.may_block());
+    let remote: Arc<dyn Authenticator> = Arc::new(remote);
+    let chain = crate::Chain::new().or_shared(remote.clone());
+    assert!(chain.may_block(), "a chain with a remote part may block");
+    assert!(!crate::Chain::new().or(authenticator()).may_block());
+    assert!(crate::RequireAll::new().credential_shared(remote).may_block());
+}
