@@ -40,7 +40,10 @@ pub const MAX_COUNT: i64 = 4;
 /// Small read limits, so declared sizes are checked against caps a fuzz
 /// input can exceed.
 pub fn small_limits() -> ReadLimits {
-    ReadLimits { max_metadata_bytes: 64 * 1024, max_body_bytes: 1024 * 1024, prealloc_bytes: 16 * 1024 }
+    ReadLimits::default()
+        .with_max_metadata_bytes(64 * 1024)
+        .with_max_body_bytes(1024 * 1024)
+        .with_prealloc_bytes(16 * 1024)
 }
 
 /// The fixed clock.

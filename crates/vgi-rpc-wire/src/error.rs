@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong between bytes and batches.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// The underlying reader or writer failed.
     #[error("I/O error: {0}")]
@@ -16,7 +17,14 @@ pub enum WireError {
     Malformed(String),
     /// A length prefix exceeded a configured [`crate::ReadLimits`] cap.
     #[error("IPC message {what} of {size} bytes exceeds the limit of {limit} bytes")]
-    LimitExceeded { what: &'static str, size: u64, limit: u64 },
+    LimitExceeded {
+        /// Which length was too large ("metadata", "body", ...).
+        what: &'static str,
+        /// The declared size, in bytes.
+        size: u64,
+        /// The configured cap, in bytes.
+        limit: u64,
+    },
     /// Arrow rejected the data (decode or encode).
     #[error("Arrow error: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),

@@ -11,21 +11,37 @@ use crate::{keys, Metadata};
 /// The sixteen canonical (gRPC) codes. The wire value is the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// The operation was cancelled, typically by the caller.
     Cancelled,
+    /// An error with no better code (also the code of an unrecognized wire name).
     Unknown,
+    /// The caller passed a bad argument, whatever the server's state.
     InvalidArgument,
+    /// The deadline passed before the operation finished.
     DeadlineExceeded,
+    /// A requested entity (method, protocol, object) does not exist.
     NotFound,
+    /// The entity the caller tried to create already exists.
     AlreadyExists,
+    /// The caller is known but not allowed to do this.
     PermissionDenied,
+    /// A quota or size limit ran out.
     ResourceExhausted,
+    /// The system is not in the state the operation requires.
     FailedPrecondition,
+    /// The operation was aborted (a concurrency conflict, for example).
     Aborted,
+    /// The operation went past a valid range.
     OutOfRange,
+    /// The operation is not implemented or not supported.
     Unimplemented,
+    /// An invariant broke inside the server.
     Internal,
+    /// The service is unavailable for now; a retry may succeed.
     Unavailable,
+    /// Unrecoverable data loss or corruption.
     DataLoss,
+    /// The request lacks valid credentials.
     Unauthenticated,
 }
 

@@ -9,6 +9,8 @@
 //! It reads no clock and spawns nothing, so every function here is
 //! deterministic.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod body;
 pub mod classify;
 pub mod error;

@@ -2,12 +2,17 @@
 
 /// Caps applied to every message read off the wire.
 ///
+/// Start from [`ReadLimits::default`] and change fields with the `with_*`
+/// methods (the struct may grow, so it cannot be built with a literal
+/// outside this crate).
+///
 /// A length prefix that exceeds a cap is refused with
 /// [`crate::WireError::LimitExceeded`] before any buffer of that size exists.
 /// Bodies below the cap are still allocated progressively (see
 /// [`ReadLimits::prealloc_bytes`]) so a peer that promises a large body and
 /// then sends nothing costs one bounded allocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadLimits {
     /// Largest flatbuffer header (schema or batch metadata) accepted.
     pub max_metadata_bytes: usize,
@@ -37,5 +42,28 @@ impl Default for ReadLimits {
             max_body_bytes: 8 * 1024 * 1024 * 1024,
             prealloc_bytes: DEFAULT_PREALLOC_BYTES,
         }
+    }
+}
+
+impl ReadLimits {
+    /// These limits with [`ReadLimits::max_metadata_bytes`] set to `bytes`.
+    #[must_use]
+    pub const fn with_max_metadata_bytes(mut self, bytes: usize) -> Self {
+        self.max_metadata_bytes = bytes;
+        self
+    }
+
+    /// These limits with [`ReadLimits::max_body_bytes`] set to `bytes`.
+    #[must_use]
+    pub const fn with_max_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// These limits with [`ReadLimits::prealloc_bytes`] set to `bytes`.
+    #[must_use]
+    pub const fn with_prealloc_bytes(mut self, bytes: usize) -> Self {
+        self.prealloc_bytes = bytes;
+        self
     }
 }

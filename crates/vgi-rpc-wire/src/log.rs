@@ -8,11 +8,17 @@ use crate::{keys, Metadata};
 /// Severity of a log batch. `Exception` is reserved for error batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
+    /// An error batch: the call failed (reserved for error batches).
     Exception,
+    /// An error the call survived.
     Error,
+    /// Something unexpected that did not fail the call.
     Warn,
+    /// Routine progress.
     Info,
+    /// Detail for debugging.
     Debug,
+    /// The most verbose detail.
     Trace,
 }
 

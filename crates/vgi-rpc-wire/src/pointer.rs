@@ -18,6 +18,7 @@ pub const SHA256_HEX_LEN: usize = 64;
 
 /// Why a batch classified as an external pointer cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum PointerError {
     /// `vgi_rpc.location` is present but empty.
     #[error("external pointer batch has an empty 'vgi_rpc.location'")]

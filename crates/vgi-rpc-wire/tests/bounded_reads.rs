@@ -25,7 +25,7 @@ impl Read for Recording<'_> {
 const DECLARED: i32 = 63 * 1024 * 1024;
 
 fn limits() -> ReadLimits {
-    ReadLimits { prealloc_bytes: 64 * 1024, ..ReadLimits::default() }
+    ReadLimits::default().with_prealloc_bytes(64 * 1024)
 }
 
 #[test]

@@ -132,7 +132,7 @@ fn first_stream_len(bytes: &[u8]) -> usize {
 fn oversized_length_prefixes_are_refused_before_allocating() {
     let mut bytes = vec![0xFF, 0xFF, 0xFF, 0xFF];
     bytes.extend_from_slice(&(i32::MAX).to_le_bytes());
-    let limits = ReadLimits { max_metadata_bytes: 1024, ..ReadLimits::default() };
+    let limits = ReadLimits::default().with_max_metadata_bytes(1024);
     let err = StreamReader::open(&mut bytes.as_slice(), limits).err().unwrap();
     assert!(matches!(err, WireError::LimitExceeded { what: "metadata", .. }), "{err}");
 }
