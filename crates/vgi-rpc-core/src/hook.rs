@@ -11,11 +11,17 @@ use crate::{AuthContext, MethodKind, RpcError};
 /// Counters for one call (or one stream), filled by the serve loop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallStats {
+    /// Input batches read (stream input and the request batch).
     pub input_batches: u64,
+    /// Rows across those input batches.
     pub input_rows: u64,
+    /// Arrow in-memory size of those batches, in bytes (not wire bytes).
     pub input_bytes: u64,
+    /// Data batches written (log and error batches not counted).
     pub output_batches: u64,
+    /// Rows across those output batches.
     pub output_rows: u64,
+    /// Arrow in-memory size of those batches, in bytes (not wire bytes).
     pub output_bytes: u64,
 }
 

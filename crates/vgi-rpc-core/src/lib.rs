@@ -12,6 +12,8 @@
 //! The core performs no I/O of its own beyond the `Read` / `Write` it is
 //! handed, reads time from an injectable [`Clock`], and spawns no threads.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod access_log;
 pub mod auth;
 pub mod client;

@@ -43,9 +43,12 @@ impl MethodKind {
 /// Retry safety, as gRPC's `idempotency_level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Idempotency {
+    /// Not declared: a retry may repeat side effects.
     #[default]
     Unknown,
+    /// The call reads only; retrying is always safe.
     NoSideEffects,
+    /// Repeating the call has the same effect as making it once.
     Idempotent,
 }
 

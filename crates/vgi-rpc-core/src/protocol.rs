@@ -10,18 +10,39 @@ use crate::MethodDef;
 /// Why a protocol or server could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
+    /// The protocol name breaks the grammar or is longer than 255 bytes.
     #[error("invalid protocol name {0:?}: must match [A-Za-z_][A-Za-z0-9_.]* and be at most 255 bytes")]
     InvalidName(String),
+    /// The protocol name starts with the framework's `vgi_rpc.` prefix.
     #[error("protocol name {0:?} uses the reserved 'vgi_rpc.' prefix")]
     ReservedName(String),
+    /// Two protocols on one server share a name.
     #[error("protocol {0:?} is registered twice")]
     DuplicateProtocol(String),
+    /// A protocol declares the same method name twice.
     #[error("protocol {protocol:?} declares method {method:?} twice")]
-    DuplicateMethod { protocol: String, method: String },
+    DuplicateMethod {
+        /// The protocol.
+        protocol: String,
+        /// The repeated method name.
+        method: String,
+    },
+    /// The declared protocol version is not canonical `MAJOR.MINOR.PATCH`.
     #[error("protocol {protocol:?} has an invalid protocol_version {version:?}: expected canonical MAJOR.MINOR.PATCH")]
-    InvalidVersion { protocol: String, version: String },
+    InvalidVersion {
+        /// The protocol.
+        protocol: String,
+        /// The version as declared.
+        version: String,
+    },
+    /// A method schema holds an Arrow type the protocol hash cannot name.
     #[error("protocol {protocol:?}: {source}")]
-    UnhashableType { protocol: String, source: UnsupportedType },
+    UnhashableType {
+        /// The protocol.
+        protocol: String,
+        /// The type and where it was found.
+        source: UnsupportedType,
+    },
 }
 
 /// Check a protocol name against the grammar (and the reserved prefix unless allowed).

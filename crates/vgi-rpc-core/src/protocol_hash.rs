@@ -16,7 +16,7 @@ const DOMAIN_TAG: &[u8] = b"vgi_rpc.protocol_hash.v1|";
 
 /// A JSON value restricted to what the preimage may hold.
 #[derive(Debug, Clone)]
-pub enum Canon {
+pub(crate) enum Canon {
     Str(String),
     Bool(bool),
     Arr(Vec<Canon>),
@@ -25,7 +25,7 @@ pub enum Canon {
 
 impl Canon {
     /// Serialize canonically.
-    pub fn write(&self, out: &mut String) {
+    pub(crate) fn write(&self, out: &mut String) {
         match self {
             Canon::Str(s) => write_string(s, out),
             Canon::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

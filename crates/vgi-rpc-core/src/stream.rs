@@ -57,13 +57,20 @@ pub enum StreamState {
     /// Producer (input is the empty schema; ticks drive it).
     Producer(Box<dyn ProducerState>),
     /// Exchange with its declared input schema.
-    Exchange { input_schema: SchemaRef, state: Box<dyn ExchangeState> },
+    Exchange {
+        /// Schema every input batch must have.
+        input_schema: SchemaRef,
+        /// The exchange state.
+        state: Box<dyn ExchangeState>,
+    },
 }
 
 /// A stream header: one row on the method's header schema, optionally with metadata.
 #[derive(Debug, Clone)]
 pub struct HeaderBatch {
+    /// The header row, on the method's declared header schema.
     pub batch: RecordBatch,
+    /// Custom metadata sent with the header batch.
     pub metadata: Metadata,
 }
 

@@ -110,7 +110,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// The bytes the call moved besides its batches (`request_state_bytes`,
 /// `response_state_bytes`, `externalized_bytes`), each only when some moved.
-pub fn add_transfer(record: &mut Map<String, Value>, moved: crate::transfer::TransferBytes) {
+pub(crate) fn add_transfer(record: &mut Map<String, Value>, moved: crate::transfer::TransferBytes) {
     let fields = [
         ("request_state_bytes", moved.request_state_bytes),
         ("response_state_bytes", moved.response_state_bytes),
@@ -126,7 +126,7 @@ pub fn add_transfer(record: &mut Map<String, Value>, moved: crate::transfer::Tra
 /// `trace_id` and `span_id` of the span current as the call ends (both or
 /// neither), from its W3C `traceparent`; a malformed or all-zero one adds
 /// nothing.
-pub fn add_trace(record: &mut Map<String, Value>, traceparent: &str) {
+pub(crate) fn add_trace(record: &mut Map<String, Value>, traceparent: &str) {
     let mut parts = traceparent.split('-');
     let (Some(version), Some(trace), Some(span), Some(_flags)) =
         (parts.next(), parts.next(), parts.next(), parts.next())

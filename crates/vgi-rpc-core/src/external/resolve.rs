@@ -34,10 +34,22 @@ pub enum ResolveError {
     Fetch(#[from] StorageError),
     /// The payload's digest differs from the pointer's.
     #[error("SHA-256 checksum mismatch for {url}: expected {expected}, got {actual}")]
-    DigestMismatch { url: String, expected: String, actual: String },
+    DigestMismatch {
+        /// The URL fetched.
+        url: String,
+        /// Hex digest the pointer declared.
+        expected: String,
+        /// Hex digest of the bytes received.
+        actual: String,
+    },
     /// The payload is not a valid IPC stream.
     #[error("externalized payload from {url} is not a valid Arrow IPC stream: {source}")]
-    Decode { url: String, source: WireError },
+    Decode {
+        /// The URL fetched.
+        url: String,
+        /// Why the payload did not decode.
+        source: WireError,
+    },
     /// The payload holds a pointer (a redirect loop).
     #[error("externalized payload from {0} holds another pointer (redirect loop)")]
     NestedPointer(String),
@@ -49,7 +61,12 @@ pub enum ResolveError {
     NoDataBatch(String),
     /// The payload's schema differs from the pointer's.
     #[error("externalized payload schema does not match the pointer's: expected {expected}, got {got}")]
-    SchemaMismatch { expected: String, got: String },
+    SchemaMismatch {
+        /// The pointer batch's schema, rendered.
+        expected: String,
+        /// The payload's schema, rendered.
+        got: String,
+    },
 }
 
 impl ResolveError {
@@ -64,8 +81,11 @@ impl ResolveError {
 /// log or error batch the payload carried, in order.
 #[derive(Debug)]
 pub struct Resolved {
+    /// The payload's one data batch.
     pub batch: RecordBatch,
+    /// Its metadata plus the two provenance keys.
     pub metadata: Metadata,
+    /// Log and error batches that preceded or followed it in the payload.
     pub logs: Vec<ReadBatch>,
 }
 

@@ -37,6 +37,7 @@ impl SessionAction {
 /// The access-log fields of a request that went through a sticky server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
+    /// What the request did to its session.
     pub action: SessionAction,
     /// 24 lowercase hex characters, when the request touched a session.
     pub session_id: Option<String>,

@@ -17,6 +17,7 @@ pub type CallId = [u8; 16];
 /// The half of a stream's state that never changes after `/init`.
 #[derive(Debug, Clone)]
 pub struct StreamCall {
+    /// Random id that binds every cursor token of this call to its call token.
     pub call_id: CallId,
     /// The method the stream belongs to.
     pub method: String,

@@ -60,7 +60,9 @@ pub enum Status {
 /// A complete response body and how to present it.
 #[derive(Debug)]
 pub struct Answer {
+    /// How the transport should present the body (HTTP status class).
     pub status: Status,
+    /// The response: one or more Arrow IPC streams.
     pub body: Vec<u8>,
 }
 
@@ -71,6 +73,7 @@ pub struct OneRequest<'a> {
     pub route: Route,
     /// The protocol and method the path resolved to ([`resolve_route`]).
     pub protocol: &'a Arc<Protocol>,
+    /// The method within that protocol.
     pub method: &'a Arc<MethodDef>,
     /// The decoded request body (one Arrow IPC stream).
     pub body: &'a [u8],
