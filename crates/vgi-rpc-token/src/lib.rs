@@ -10,6 +10,8 @@
 //! checked against a TTL, after authenticity, on an injectable clock.
 //! Every failure is the same uniform [`TokenError`].
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod codec;
 pub mod error;
 pub mod grant;

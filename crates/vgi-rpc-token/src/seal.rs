@@ -60,8 +60,12 @@ impl TokenKind {
 /// The identity a token is bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity<'a> {
+    /// Whether the caller authenticated (an anonymous caller's tokens open
+    /// only for anonymous callers).
     pub authenticated: bool,
+    /// The authenticator that vouched for the caller (`"bearer"`, `"jwt"`, ...).
     pub domain: &'a str,
+    /// The caller's principal within that domain.
     pub principal: &'a str,
 }
 

@@ -15,13 +15,16 @@ pub fn new_call_id() -> Result<CallId, TokenError> {
 /// The per-turn cursor: the advancing state and the call it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorToken {
+    /// The [`CallToken::call_id`] this cursor continues.
     pub call_id: CallId,
+    /// The encoded producer or exchange state after the last turn.
     pub state: Vec<u8>,
 }
 
 /// What is fixed for a stream's life, minted once at `/init`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CallToken {
+    /// Random id shared with every cursor of this call.
     pub call_id: CallId,
     /// The method the stream belongs to.
     pub method: String,
