@@ -25,12 +25,16 @@
 //! on failure sends [`unauthorized()`] with the union of
 //! [`Authenticator::proxy_headers`] and any operator-declared names.
 
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod authenticator;
 pub mod bearer;
 pub mod cidr;
 pub mod compose;
 pub mod identity;
 #[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub mod jwt;
 pub mod mtls;
 pub mod proof;
@@ -43,6 +47,7 @@ pub use bearer::{bearer_token, BearerTokens};
 pub use cidr::{CidrError, IpNet};
 pub use compose::{Chain, RequireAll};
 #[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub use jwt::{JwksError, JwksSettings, JwtAuthenticator, KeySet, RemoteJwks};
 pub use mtls::{parse_xfcc, XfccAuthenticator, XfccElement, XfccError, XfccSelect, XFCC_HEADER};
 pub use proof::{

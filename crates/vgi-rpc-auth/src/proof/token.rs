@@ -14,13 +14,13 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// Version tag, the token's first field.
-pub const VERSION: &str = "v1";
+pub(crate) const VERSION: &str = "v1";
 /// Longest header value accepted, checked before parsing.
 pub const MAX_HEADER_BYTES: usize = 512;
 /// Length of every shared secret and of a proxy's base key.
 pub const SECRET_LEN: usize = 32;
 /// Random bytes in a nonce (22 base64url characters).
-pub const NONCE_BYTES: usize = 16;
+pub(crate) const NONCE_BYTES: usize = 16;
 
 const DOMAIN_PREFIX: &[u8] = b"vgi.proxy.proof.v1";
 const DERIVE_LABEL: &[u8] = b"vgi.proxy.proof.v1/";
