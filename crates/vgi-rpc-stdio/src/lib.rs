@@ -5,8 +5,12 @@
 //! These are the only places that touch file descriptors; the protocol
 //! itself lives in `vgi-rpc-core`.
 
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod clamped;
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod idle;
 pub mod launcher;
@@ -22,7 +26,7 @@ pub mod worker;
 
 pub use clamped::{ClampedReader, ClampedWriter};
 pub use shutdown::Shutdown;
-pub use socket_server::SocketOptions;
+pub use socket_server::{SocketOptions, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use stdio::serve_stdio;
 pub use subprocess::SubprocessClient;
 pub use tcp::{connect_tcp, parse_tcp_address, serve_tcp, TcpClient};

@@ -14,11 +14,15 @@ use crate::{ClampedReader, ClampedWriter, IO_BUFFER_BYTES};
 
 /// Errors from stdio serving.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StdioError {
+    /// Reading stdin or writing stdout failed.
     #[error("cannot use stdin/stdout: {0}")]
     Io(#[from] io::Error),
+    /// The peer's bytes broke the framing, so the connection cannot go on.
     #[error(transparent)]
     Wire(#[from] vgi_rpc_core::wire::WireError),
+    /// A [`vgi_rpc_core::ServeStartHook`] refused to start serving.
     #[error("serve-start hook failed: {0}")]
     ServeStart(RpcError),
 }

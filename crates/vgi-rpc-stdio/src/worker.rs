@@ -18,7 +18,12 @@ pub enum Listen {
     /// A Unix domain socket at this path.
     Unix(PathBuf),
     /// A TCP address (`[HOST:]PORT`, loopback by default).
-    Tcp { host: String, port: u16 },
+    Tcp {
+        /// Host name or address to bind (`127.0.0.1` when not given).
+        host: String,
+        /// Port to bind; 0 picks a free one.
+        port: u16,
+    },
 }
 
 impl Listen {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// Why a worker could not be launched or reached.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LaunchError {
     /// The worker command was empty.
     #[error("the worker command is empty")]
@@ -21,22 +22,45 @@ pub enum LaunchError {
     NotASocket(PathBuf),
     /// Another launcher held the lock for the whole wait.
     #[error("could not lock {path} within {waited:?}")]
-    LockTimeout { path: PathBuf, waited: Duration },
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long the launcher waited.
+        waited: Duration,
+    },
     /// The worker exited (or closed stdout) before announcing its socket.
     #[error("worker exited before announcing its socket ({status})")]
-    WorkerExited { status: String },
+    WorkerExited {
+        /// The exit status as the OS reported it (or why it is unknown).
+        status: String,
+    },
     /// The worker announced a socket other than the one it was given.
     #[error("worker announced {announced:?}, expected {expected:?}")]
-    WrongSocket { announced: String, expected: String },
+    WrongSocket {
+        /// What the worker printed after `UNIX:`.
+        announced: String,
+        /// The socket path the launcher passed it.
+        expected: String,
+    },
     /// The worker did not announce its socket in time.
     #[error("worker did not announce UNIX:<path> within {0:?}")]
     StartupTimeout(Duration),
     /// Connecting to the launched worker failed, also after one re-launch.
     #[error("cannot connect to the launched worker at {path}: {source}")]
-    Connect { path: PathBuf, source: io::Error },
+    Connect {
+        /// The worker's socket.
+        path: PathBuf,
+        /// The last connect error.
+        source: io::Error,
+    },
     /// Any other I/O failure (state directory, lock file, spawning).
     #[error("{context}: {source}")]
-    Io { context: String, source: io::Error },
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: io::Error,
+    },
 }
 
 impl LaunchError {
