@@ -18,11 +18,15 @@
 //! yet), so these run on the caller's thread. Nothing here is needed by a
 //! pipe-only deployment that does not externalize.
 
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod fake;
 mod fetch;
 mod fetch_error;
 mod http;
 #[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub mod object;
 mod policy;
 mod put;
@@ -31,6 +35,7 @@ mod ranged;
 pub use fake::FakeStorage;
 pub use fetch::{FetchConfig, FetchError, HttpFetcher, MAX_BACKOFF};
 #[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use object::{LocalFileResolver, ObjectConfig, ObjectStorage, StorageLocation};
-pub use policy::UrlPolicy;
+pub use policy::{UrlCheck, UrlPolicy};
 pub use put::HttpPut;
