@@ -43,7 +43,9 @@ impl std::fmt::Debug for HttpApp {
 
 /// Why an app could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AppError {
+    /// The stream-state token key is unusable (wrong length, no randomness).
     #[error("token key: {0}")]
     Key(#[from] vgi_rpc_token::TokenError),
     /// `max_externalized_response_bytes` would be advertised but not
@@ -52,11 +54,19 @@ pub enum AppError {
         "max_externalized_response_bytes is {advertised:?} in the HTTP config but {enforced:?} in the server's \
          externalization policy; set the same cap on both (Externalization::with_max_response_bytes)"
     )]
-    ExternalCap { advertised: Option<u64>, enforced: Option<u64> },
+    ExternalCap {
+        /// The cap in the HTTP config, in bytes.
+        advertised: Option<u64>,
+        /// The cap in the server's externalization policy, in bytes.
+        enforced: Option<u64>,
+    },
+    /// The sticky-session settings cannot be served.
     #[error(transparent)]
     Sticky(#[from] crate::sticky::StickyError),
+    /// The landing / describe page settings are invalid.
     #[error("pages: {0}")]
     Pages(#[from] pages::PageSettingsError),
+    /// A response compression level is out of range.
     #[error("compression: {0}")]
     Compression(#[from] crate::encoding::LevelError),
 }

@@ -6,7 +6,9 @@ use std::io::{Read, Write};
 /// A content coding this crate can produce and decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
+    /// Zstandard (`zstd`), preferred when the client accepts it.
     Zstd,
+    /// gzip (`gzip`).
     Gzip,
 }
 
@@ -39,9 +41,12 @@ impl Default for CompressionLevels {
 
 /// A compression level outside its codec's range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LevelError {
+    /// The zstd level given is outside 1..=22.
     #[error("zstd compression level {0} is outside 1..=22")]
     Zstd(i32),
+    /// The gzip level given is outside 0..=9.
     #[error("gzip compression level {0} is outside 0..=9")]
     Gzip(u32),
 }
@@ -121,10 +126,20 @@ pub enum DecodeError {
     Unsupported(String),
     /// Decoding would exceed the request cap (`413`).
     #[error("Decompressed {codec} request body exceeds the server's advertised max_request_bytes={limit}.")]
-    TooLarge { codec: &'static str, limit: usize },
+    TooLarge {
+        /// The coding's HTTP token.
+        codec: &'static str,
+        /// The request cap, in bytes.
+        limit: usize,
+    },
     /// The body names a supported coding but does not decode (`400`).
     #[error("Failed to decompress {codec} request body: {detail}")]
-    Corrupt { codec: &'static str, detail: String },
+    Corrupt {
+        /// The coding's HTTP token.
+        codec: &'static str,
+        /// The decoder's complaint.
+        detail: String,
+    },
 }
 
 /// The codec a `Content-Encoding` value names (`None` for none / identity).

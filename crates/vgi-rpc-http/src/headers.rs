@@ -8,11 +8,20 @@ use vgi_rpc_core::Externalization;
 use crate::config::HttpConfig;
 use crate::sticky::StickySettings;
 
+/// Content type of every request and response body (an Arrow IPC stream).
 pub const ARROW_CONTENT_TYPE: &str = "application/vnd.apache.arrow.stream";
+/// Correlation id: taken from the request when valid, else generated, and
+/// echoed on the response.
 pub const REQUEST_ID: &str = "x-request-id";
+/// `true` on a `200` response whose body carries an error batch.
 pub const RPC_ERROR: &str = "x-vgi-rpc-error";
+/// The coding the server applied to the response body, for clients whose
+/// HTTP stack strips `Content-Encoding`.
 pub const VGI_CONTENT_ENCODING: &str = "x-vgi-content-encoding";
+/// The codings a client accepts, as an alternative to `Accept-Encoding`.
 pub const VGI_ACCEPT_ENCODING: &str = "x-vgi-accept-encoding";
+/// The largest response, in bytes, the client will take inline; bigger
+/// ones are externalized when the server can.
 pub const ACCEPT_MAX_RESPONSE_BYTES: &str = "vgi-accept-max-response-bytes";
 
 /// Response headers a browser may read, beyond the capability headers.

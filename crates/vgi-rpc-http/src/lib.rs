@@ -6,10 +6,14 @@
 //! cursor tokens, so any worker holding the key can resume any stream.
 //! The client is a small hyper client speaking the same routes.
 
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod app;
 pub mod auth;
 pub mod call_cache;
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -31,6 +35,7 @@ pub use config::HttpConfig;
 pub use encoding::Codec;
 /// The TLS library of the client's `https://` (for [`client::HttpClient::set_tls_config`]).
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
 pub use serve::{
     serve_http, serve_http_with, serve_router, serve_router_draining, serve_router_with, termination_signal,

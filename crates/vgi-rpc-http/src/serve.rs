@@ -35,9 +35,12 @@ use crate::sticky::SessionsHandle;
 
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
+    /// The application could not be built from the config.
     #[error(transparent)]
     App(#[from] AppError),
+    /// Binding or accepting on the socket failed.
     #[error("cannot serve HTTP: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -268,6 +271,7 @@ pub struct DrainReport {
 /// How a server is run: connection limits, read timeouts and the drain deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeOptions {
+    /// Connection count and idle-timeout limits.
     pub limits: ConnectionLimits,
     /// Time a client has to send a request head; `None` uses the idle timeout.
     pub header_read_timeout: Option<Duration>,

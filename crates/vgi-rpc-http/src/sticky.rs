@@ -77,9 +77,12 @@ impl StickySettings {
 
 /// Why sticky settings cannot be served.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StickyError {
+    /// The configured echo header is not a valid header name and value.
     #[error("sticky echo header {0:?} is not a valid header name and value")]
     EchoHeader(String),
+    /// The server id does not fit the 255-byte session field.
     #[error("server id {0:?} is longer than 255 bytes")]
     ServerId(String),
 }

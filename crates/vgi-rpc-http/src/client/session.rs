@@ -28,7 +28,7 @@ pub(crate) struct Session {
 
 impl Session {
     /// A session continuing at `exchange_uri` from what `/init` returned.
-    pub fn new(exchange_uri: Uri, start: &mut StreamStart) -> Self {
+    pub(crate) fn new(exchange_uri: Uri, start: &mut StreamStart) -> Self {
         Self {
             exchange_uri,
             cursor: start.cursor.take(),
@@ -54,7 +54,7 @@ impl Session {
 
     /// Send one continuation turn and return its non-log output batches.
     /// Any failure closes the session.
-    pub fn turn(
+    pub(crate) fn turn(
         &mut self,
         client: &mut HttpClient,
         input: &RecordBatch,
@@ -83,7 +83,7 @@ impl Session {
 
     /// Ask the server to end the stream. Best effort: the session is closed
     /// whatever happens, and failures are swallowed (§9 cancellation).
-    pub fn cancel(&mut self, client: &mut HttpClient) {
+    pub(crate) fn cancel(&mut self, client: &mut HttpClient) {
         let was_open = !self.closed;
         self.closed = true;
         let Some(cursor) = self.cursor.take().filter(|_| was_open) else { return };

@@ -92,14 +92,14 @@ pub(crate) struct Transport {
 
 impl Transport {
     /// A transport with its own runtime and no connection yet.
-    pub fn new() -> io::Result<Self> {
+    pub(crate) fn new() -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         Ok(Self { runtime, connection: Mutex::new(None), timeout: None, tls: Box::default() })
     }
 
     /// The TLS settings of `https://` connections; changing them drops the kept connection.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    pub fn tls_mut(&mut self) -> &mut TlsSettings {
+    pub(crate) fn tls_mut(&mut self) -> &mut TlsSettings {
         match self.connection.get_mut() {
             Ok(slot) => *slot = None,
             Err(poisoned) => *poisoned.into_inner() = None,
@@ -193,13 +193,13 @@ impl Transport {
     }
 
     /// Fail requests that take longer than `timeout` (`None`: wait forever).
-    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+    pub(crate) fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
     }
 
     /// POST `body` to `uri` with exactly `headers` on the kept-alive
     /// connection, reading at most `max_body` response bytes.
-    pub fn post(
+    pub(crate) fn post(
         &self,
         uri: Uri,
         headers: HeaderMap,
@@ -211,7 +211,7 @@ impl Transport {
 
     /// One request with `method` on a connection of its own (closed after
     /// it), reading at most `max_body` response bytes.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         method: Method,
         uri: Uri,

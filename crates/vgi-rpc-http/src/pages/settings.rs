@@ -43,11 +43,15 @@ pub const MAX_LOGO_CHARS: usize = 8;
 
 /// Why page settings were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PageSettingsError {
+    /// The repository link is not an absolute http(s) URL, or has spaces or quotes.
     #[error("repository URL {0:?} must be an absolute http:// or https:// URL without spaces or quotes")]
     RepoUrl(String),
+    /// A colour is not `#rgb` or `#rrggbb`.
     #[error("colour {0:?} must be #rgb or #rrggbb (hex digits)")]
     Colour(String),
+    /// The logo text is empty or longer than 8 characters.
     #[error("logo text {0:?} must be 1 to 8 characters")]
     LogoText(String),
 }
