@@ -7,12 +7,16 @@
 //! the core's [`AccessLog`](vgi_rpc_core::AccessLog) from the reference's
 //! `--access-log-*` flags (feature `cli`).
 
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod path;
 mod rotating;
 mod settings;
 mod when;
 
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 mod cli;
 
 pub use path::expand_placeholders;
@@ -21,4 +25,5 @@ pub use settings::{AccessLogSettings, SettingsError, DEFAULT_BACKUP_COUNT};
 pub use when::{When, WhenError};
 
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub use cli::AccessLogArgs;

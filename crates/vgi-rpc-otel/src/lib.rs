@@ -22,12 +22,16 @@
 //! # let _ = hook; Ok(()) }
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod attributes;
 mod config;
 mod error;
 mod hook;
 mod instruments;
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 mod otlp;
 mod propagation;
 
@@ -35,6 +39,7 @@ pub use config::OtelConfig;
 pub use error::OtelError;
 pub use hook::OtelHook;
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use otlp::{Otlp, OtlpSettings};
 pub use propagation::{install_propagation, parse_trace_context, OtelTraceSource};
 
