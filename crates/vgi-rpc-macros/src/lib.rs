@@ -9,6 +9,8 @@
 //! * `#[service]`: a trait is a protocol; generates its registration and
 //!   a typed client.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod attrs;
 mod params;
 mod row;
