@@ -3,8 +3,8 @@
 //! framework costs from the transport's wake-up latency.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use vgi_rpc::core::client::no_params;
-use vgi_rpc::core::{serve_connection, Client, ConnectionInfo};
+use vgi_rpc::rpc::client::no_params;
+use vgi_rpc::rpc::{serve_connection, Client, ConnectionInfo};
 use vgi_rpc::Server;
 use vgi_rpc_benches::add_params;
 use vgi_rpc_benches::service::{benchmark_protocol, BENCHMARK_PROTOCOL};

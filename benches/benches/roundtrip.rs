@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vgi_rpc::core::client::no_params;
+use vgi_rpc::rpc::client::no_params;
 use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient};
 use vgi_rpc_benches::add_params;

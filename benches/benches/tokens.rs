@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vgi_rpc::core::SystemClock;
+use vgi_rpc::rpc::SystemClock;
 use vgi_rpc_token::{Identity, Key, Keyring, Sealer, TokenKind};
 
 fn seal_open(c: &mut Criterion) {

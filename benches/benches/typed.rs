@@ -17,7 +17,7 @@ use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use vgi_rpc::core::{serve_connection, Client, ConnectionInfo};
+use vgi_rpc::rpc::{serve_connection, Client, ConnectionInfo};
 use vgi_rpc::typed::RpcResult;
 use vgi_rpc::{MethodDef, Protocol, Server};
 

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 
 use arrow_array::RecordBatch;
-use vgi_rpc::core::{CallError, Client, StreamOptions, UnaryResponse};
+use vgi_rpc::rpc::{CallError, Client, StreamOptions, UnaryResponse};
 use vgi_rpc::http::client::HttpClient;
 
 use crate::service::BENCHMARK_PROTOCOL as P;

@@ -9,8 +9,8 @@ use arrow_array::types::{Float64Type, Int16Type, Int64Type};
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
-use vgi_rpc::core::state_codec::{encode_state, exchange_decoder, producer_decoder};
-use vgi_rpc::core::wire::EncodedSchema;
+use vgi_rpc::rpc::state_codec::{encode_state, exchange_decoder, producer_decoder};
+use vgi_rpc::rpc::wire::EncodedSchema;
 use vgi_rpc::{
     CallContext, ExchangeState, InputBatch, MethodDef, OutputCollector, ProducerState, Protocol, RpcError, StreamResult,
 };

@@ -21,7 +21,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use vgi_rpc::core::{Metadata, StreamOptions, SystemClock, UnaryResponse};
+use vgi_rpc::rpc::{Metadata, StreamOptions, SystemClock, UnaryResponse};
 use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::stdio::subprocess::SubprocessClient;
 use vgi_rpc::wire::keys;

@@ -14,7 +14,7 @@ pub mod transport_probe;
 
 use std::sync::Arc;
 
-use vgi_rpc::core::Server;
+use vgi_rpc::rpc::Server;
 
 /// Options of the conformance server (the worker's CLI maps onto these).
 #[derive(Debug, Clone, Default)]
@@ -26,9 +26,9 @@ pub struct ConformanceOptions {
     /// A fixed server id (default: random per process).
     pub server_id: Option<String>,
     /// Per-principal quotas (default: all off).
-    pub quotas: vgi_rpc::core::QuotaSettings,
+    pub quotas: vgi_rpc::rpc::QuotaSettings,
     /// External storage for oversized output and request pointers (default: none).
-    pub externalization: Option<vgi_rpc::core::Externalization>,
+    pub externalization: Option<vgi_rpc::rpc::Externalization>,
     /// Host `conformance.TransportKind.v1` (see [`transport_probe`]).
     pub transport_kind_probe: bool,
     /// Fail the first serve-start notification (see [`transport_probe`]).
@@ -43,7 +43,7 @@ pub struct ConformanceOptions {
 
 /// Dispatch hooks for [`ConformanceOptions::hooks`].
 #[derive(Clone, Default)]
-pub struct ExtraHooks(pub Vec<Arc<dyn vgi_rpc::core::DispatchHook>>);
+pub struct ExtraHooks(pub Vec<Arc<dyn vgi_rpc::rpc::DispatchHook>>);
 
 impl std::fmt::Debug for ExtraHooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,9 +54,9 @@ impl std::fmt::Debug for ExtraHooks {
 /// Why the conformance server could not be built.
 #[derive(Debug)]
 pub enum BuildError {
-    Registry(vgi_rpc::core::protocol::RegistryError),
+    Registry(vgi_rpc::rpc::protocol::RegistryError),
     AccessLog(vgi_rpc::logfile::SettingsError),
-    Quotas(vgi_rpc::core::quota::QuotaSettingsError),
+    Quotas(vgi_rpc::rpc::quota::QuotaSettingsError),
 }
 
 impl std::fmt::Display for BuildError {
@@ -96,7 +96,7 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
     }
     // The id is fixed here (not left to the builder) so the access log's
     // `{server_id}` placeholder names the same id its records carry.
-    let server_id = options.server_id.clone().unwrap_or_else(vgi_rpc::core::ids::new_server_id);
+    let server_id = options.server_id.clone().unwrap_or_else(vgi_rpc::rpc::ids::new_server_id);
     builder = builder.server_id(server_id.clone());
     if let Some(settings) = &options.access_log {
         let version = concat!("vgi-rpc-rust ", env!("CARGO_PKG_VERSION"));

@@ -44,7 +44,7 @@ impl OtelArgs {
         install_propagation();
         let mut config = otlp.config();
         config.auth_failure_service = Some(crate::methods::CONFORMANCE_PROTOCOL.to_owned());
-        let hook: Arc<dyn vgi_rpc::core::DispatchHook> = Arc::new(OtelHook::new(config));
+        let hook: Arc<dyn vgi_rpc::rpc::DispatchHook> = Arc::new(OtelHook::new(config));
         Ok(Some((otlp, ExtraHooks(vec![hook]))))
     }
 }

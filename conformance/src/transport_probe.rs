@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, StringArray};
 use arrow_schema::DataType;
-use vgi_rpc::core::TransportKind;
+use vgi_rpc::rpc::TransportKind;
 use vgi_rpc::{MethodDef, Protocol, RpcError};
 
 /// Wire name of the probe protocol.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use vgi_rpc::core::StreamOptions;
+use vgi_rpc::rpc::StreamOptions;
 use vgi_rpc::stdio::connect_unix;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_vgi-rpc-conformance");
@@ -103,13 +103,13 @@ fn extra_connections_wait_for_a_slot() {
     let worker = Worker::start("cap", &["--max-connections", "1"]);
     let mut first = connect_unix(worker.path.as_ref()).expect("first");
     first.set_protocol_version(PRIMARY, "2.0.0");
-    first.call(PRIMARY, "void_noop", &vgi_rpc::core::client::no_params()).expect("first call");
+    first.call(PRIMARY, "void_noop", &vgi_rpc::rpc::client::no_params()).expect("first call");
     let path = worker.path.clone();
     let started = Instant::now();
     let second = std::thread::spawn(move || {
         let mut second = connect_unix(path.as_ref()).expect("second connects (queued)");
         second.set_protocol_version(PRIMARY, "2.0.0");
-        second.call(PRIMARY, "void_noop", &vgi_rpc::core::client::no_params()).expect("second call");
+        second.call(PRIMARY, "void_noop", &vgi_rpc::rpc::client::no_params()).expect("second call");
         started.elapsed()
     });
     std::thread::sleep(Duration::from_millis(300));

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::*;
-use vgi_rpc::core::wire::{EncodedSchema, Metadata, RequestHeader, StreamWriter};
+use vgi_rpc::rpc::wire::{EncodedSchema, Metadata, RequestHeader, StreamWriter};
 
 const ECHO_PATH: &str = "/ConformanceService/echo_int";
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use vgi_rpc::core::{CallError, StreamOptions};
+use vgi_rpc::rpc::{CallError, StreamOptions};
 use vgi_rpc::http::client::HttpClient;
 
 use support::nginx::{free_port, nginx_binary, scratch_dir, Certs, Nginx};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
-use vgi_rpc::core::{CallError, ErrorCode, StreamOptions};
+use vgi_rpc::rpc::{CallError, ErrorCode, StreamOptions};
 use vgi_rpc::http::client::HttpClient;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_vgi-rpc-conformance");

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch};
-use vgi_rpc::core::external::StorageError;
-use vgi_rpc::core::{CallError, ExternalStorage, PointerResolver, StreamOptions, SystemClock};
+use vgi_rpc::rpc::external::StorageError;
+use vgi_rpc::rpc::{CallError, ExternalStorage, PointerResolver, StreamOptions, SystemClock};
 use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::stdio::SubprocessClient;
 use vgi_rpc_storage::{FetchConfig, HttpFetcher, ObjectConfig, ObjectStorage, UrlPolicy};
@@ -535,7 +535,7 @@ fn bench_1_gib_externalized_over_http() {
     let mut bytes = 0usize;
     while let Some((batch, _)) = stream.next_batch().expect("batch") {
         rows += batch.num_rows();
-        bytes += vgi_rpc::core::external::batch_size(&batch) as usize;
+        bytes += vgi_rpc::rpc::external::batch_size(&batch) as usize;
     }
     let total = start.elapsed();
     let cpu_after = [cpu_seconds(worker.child.id()), cpu_seconds(server.child.id()), cpu_seconds(std::process::id())];
@@ -567,7 +567,7 @@ fn echo_bytes_params(len: usize) -> RecordBatch {
     RecordBatch::try_from_iter([("data", Arc::new(BinaryArray::from_iter_values([data])) as ArrayRef)]).expect("params")
 }
 
-fn check_echo(response: &vgi_rpc::core::UnaryResponse, len: usize) {
+fn check_echo(response: &vgi_rpc::rpc::UnaryResponse, len: usize) {
     let value = response.value().expect("a result value");
     let bytes = value.as_binary::<i32>().value(0);
     assert_eq!(bytes.len(), len);

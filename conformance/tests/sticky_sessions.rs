@@ -29,7 +29,7 @@ fn no_params() -> RecordBatch {
     vgi_rpc::http::client::no_params()
 }
 
-fn call_i64(c: &mut HttpClient, method: &str, params: &RecordBatch) -> Result<i64, vgi_rpc::core::CallError> {
+fn call_i64(c: &mut HttpClient, method: &str, params: &RecordBatch) -> Result<i64, vgi_rpc::rpc::CallError> {
     Ok(int_value(c.call(PRIMARY, method, params)?.value().expect("a value")))
 }
 

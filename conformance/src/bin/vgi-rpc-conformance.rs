@@ -192,7 +192,7 @@ fn fetch_config(args: &Args, policy: UrlPolicy) -> FetchConfig {
 /// `--storage URL`: an object store, and a resolver for request pointers
 /// that reads what it hands out (https, loopback http when allowed, and
 /// for a local directory its file:// URLs).
-fn object_externalization(args: &Args, url: &str) -> Result<vgi_rpc::core::Externalization, String> {
+fn object_externalization(args: &Args, url: &str) -> Result<vgi_rpc::rpc::Externalization, String> {
     let config = ObjectConfig {
         presign_expiry: std::time::Duration::from_secs(args.presign_expiry),
         zstd_level: (args.compression == "zstd").then_some(3),
@@ -200,8 +200,8 @@ fn object_externalization(args: &Args, url: &str) -> Result<vgi_rpc::core::Exter
     };
     let storage = ObjectStorage::from_url(url, config).map_err(|e| e.to_string())?;
     let fetch = fetch_config(args, UrlPolicy::HttpsOnly { allow_loopback_http: args.allow_loopback_http });
-    let http: Arc<dyn vgi_rpc::core::PointerResolver> = Arc::new(HttpFetcher::new(fetch.clone()));
-    let resolver: Arc<dyn vgi_rpc::core::PointerResolver> = match vgi_rpc_storage::StorageLocation::parse(url) {
+    let http: Arc<dyn vgi_rpc::rpc::PointerResolver> = Arc::new(HttpFetcher::new(fetch.clone()));
+    let resolver: Arc<dyn vgi_rpc::rpc::PointerResolver> = match vgi_rpc_storage::StorageLocation::parse(url) {
         Ok(vgi_rpc_storage::StorageLocation::Local { dir }) => {
             let local = LocalFileResolver::new(&dir, fetch.max_fetch_bytes).map_err(|e| e.to_string())?;
             let local = match fetch.max_decompressed_bytes {
@@ -213,13 +213,13 @@ fn object_externalization(args: &Args, url: &str) -> Result<vgi_rpc::core::Exter
         _ => http,
     };
     let threshold = args.externalize_threshold.max(0) as u64;
-    Ok(vgi_rpc::core::Externalization::new(Arc::new(storage), threshold)
+    Ok(vgi_rpc::rpc::Externalization::new(Arc::new(storage), threshold)
         .with_resolver(resolver)
         .with_max_response_bytes(args.http_args.max_externalized_response_bytes))
 }
 
 /// The external-storage policy the storage flags describe, if any.
-fn externalization(args: &Args) -> Result<Option<vgi_rpc::core::Externalization>, String> {
+fn externalization(args: &Args) -> Result<Option<vgi_rpc::rpc::Externalization>, String> {
     if let Some(url) = args.storage.as_deref() {
         return object_externalization(args, url).map(Some);
     }
@@ -227,7 +227,7 @@ fn externalization(args: &Args) -> Result<Option<vgi_rpc::core::Externalization>
 }
 
 /// `--fake-storage URL`: the reference fixture's storage service.
-fn fake_externalization(args: &Args) -> Option<vgi_rpc::core::Externalization> {
+fn fake_externalization(args: &Args) -> Option<vgi_rpc::rpc::Externalization> {
     let url = args.fake_storage.as_deref()?;
     let mut storage = FakeStorage::new(url);
     if args.compression == "zstd" {
@@ -240,7 +240,7 @@ fn fake_externalization(args: &Args) -> Option<vgi_rpc::core::Externalization> {
     let fetch = fetch_config(args, policy);
     let threshold = args.externalize_threshold.max(0) as u64;
     Some(
-        vgi_rpc::core::Externalization::new(Arc::new(storage), threshold)
+        vgi_rpc::rpc::Externalization::new(Arc::new(storage), threshold)
             .with_resolver(Arc::new(HttpFetcher::new(fetch)))
             .with_max_response_bytes(args.http_args.max_externalized_response_bytes),
     )

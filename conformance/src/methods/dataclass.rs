@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
 use arrow_schema::Schema;
-use vgi_rpc::core::wire::reader::read_stream_bytes;
-use vgi_rpc::core::wire::writer::write_stream;
-use vgi_rpc::core::wire::EncodedSchema;
+use vgi_rpc::rpc::wire::reader::read_stream_bytes;
+use vgi_rpc::rpc::wire::writer::write_stream;
+use vgi_rpc::rpc::wire::EncodedSchema;
 use vgi_rpc::{Metadata, RpcError};
 
 /// Decode a dataclass payload and check it has `schema`'s fields and one row.

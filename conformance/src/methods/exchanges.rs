@@ -7,7 +7,7 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
 use serde::{Deserialize, Serialize};
-use vgi_rpc::core::state_codec::{encode_state, exchange_decoder};
+use vgi_rpc::rpc::state_codec::{encode_state, exchange_decoder};
 use vgi_rpc::{CallContext, ExchangeState, InputBatch, LogLevel, MethodDef, OutputCollector, RpcError, StreamResult};
 
 use super::cancel_probe::{self, Counter};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
 use serde::{Deserialize, Serialize};
-use vgi_rpc::core::state_codec::{encode_state, producer_decoder};
-use vgi_rpc::core::wire::EncodedSchema;
+use vgi_rpc::rpc::state_codec::{encode_state, producer_decoder};
+use vgi_rpc::rpc::wire::EncodedSchema;
 use vgi_rpc::{CallContext, LogLevel, Metadata, MethodDef, OutputCollector, ProducerState, RpcError, StreamResult};
 
 use super::cancel_probe::{self, Counter};

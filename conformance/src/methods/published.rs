@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use vgi_rpc::core::external::publish;
-use vgi_rpc::core::wire::ExternalPointer;
+use vgi_rpc::rpc::external::publish;
+use vgi_rpc::rpc::wire::ExternalPointer;
 use vgi_rpc::{MethodDef, RpcError};
 
 type Published = Arc<Mutex<HashMap<(String, bool), ExternalPointer>>>;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, StringArray};
 use arrow_schema::DataType;
 use serde_json::{json, Value};
-use vgi_rpc::core::wire::error_model::retry_info;
+use vgi_rpc::rpc::wire::error_model::retry_info;
 use vgi_rpc::{ErrorCode, MethodDef, Protocol, RpcError};
 
 /// Wire name of the secondary protocol.

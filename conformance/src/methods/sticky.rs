@@ -9,8 +9,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Int64Array, RecordBatch};
 use serde::{Deserialize, Serialize};
-use vgi_rpc::core::session::SessionState;
-use vgi_rpc::core::state_codec::encode_state;
+use vgi_rpc::rpc::session::SessionState;
+use vgi_rpc::rpc::state_codec::encode_state;
 use vgi_rpc::{CallContext, ExchangeState, InputBatch, OutputCollector, Params, ProducerState, RpcError};
 
 use super::types::VALUE_I64;

@@ -4,7 +4,7 @@
 use std::sync::{Arc, LazyLock};
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use vgi_rpc::core::wire::EncodedSchema;
+use vgi_rpc::rpc::wire::EncodedSchema;
 
 /// `dictionary<int16, utf8>`: how enums travel.
 pub fn enum_type() -> DataType {

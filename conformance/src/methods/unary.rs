@@ -8,7 +8,7 @@ use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, Int64Array, ListAr
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use serde_json::{Map, Value};
-use vgi_rpc::core::wire::EncodedSchema;
+use vgi_rpc::rpc::wire::EncodedSchema;
 use vgi_rpc::{LogLevel, MethodDef, Params, RpcError};
 
 use super::arrays::{points, read_statuses, statuses};

@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
-use vgi_rpc::core::{Client, StreamOptions};
+use vgi_rpc::rpc::{Client, StreamOptions};
 use vgi_rpc::stdio::{ClampedReader, ClampedWriter};
 use vgi_rpc::wire::{Metadata, RequestHeader};
 

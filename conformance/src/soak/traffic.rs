@@ -10,7 +10,7 @@ use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use serde::Serialize;
-use vgi_rpc::core::CallError;
+use vgi_rpc::rpc::CallError;
 
 use super::clients::{Conn, SoakClient};
 use super::disconnect;
@@ -195,7 +195,7 @@ fn produce_all(client: &mut dyn SoakClient) -> Result<(), Failure> {
 }
 
 fn produce_cancel(client: &mut dyn SoakClient) -> Result<(), Failure> {
-    let drained = client.produce("cancellable_producer", &vgi_rpc::core::client::no_params(), Some(2));
+    let drained = client.produce("cancellable_producer", &vgi_rpc::rpc::client::no_params(), Some(2));
     if let Some(e) = drained.error {
         return Err(Failure::call("cancellable_producer", e));
     }

@@ -4,15 +4,22 @@
 //!
 //! | feature | brings in |
 //! |---|---|
-//! | (always) | [`wire`] (Arrow IPC framing, metadata keys, batch formats) and [`core`] (protocols, dispatch, serve loop, client) |
+//! | (always) | [`wire`] (Arrow IPC framing, metadata keys, batch formats) and [`rpc`] (the `vgi-rpc-core` crate: protocols, dispatch, serve loop, client) |
 //! | `macros` (default) | `#[derive(Params)]`, `#[derive(Row)]` and `#[vgi_rpc::service]` over [`typed`] |
 //! | `stdio` (default) | [`stdio`]: stdin/stdout serving, subprocess client, Unix and TCP sockets |
 //! | `cli` | `stdio::cli`: the transport flags worker binaries share (clap) |
 //! | `token` | [`token`]: sealed call / cursor stream-state tokens |
-//! | `http` | [`http`]: the HTTP server (axum) and client (hyper); implies `token` |
+//! | `auth` | [`auth`]: authenticators (bearer, mTLS via XFCC, proxy proof, chains) and the standardized 401 |
+//! | `jwt` | `auth::JwtAuthenticator`: Bearer JWTs against a JWKS document or the issuer's keys; implies `auth` |
+//! | `http` | [`http`]: the HTTP server (axum) and client (hyper); implies `token` and `auth` |
 //! | `http-cli` | `http::cli`: the HTTP worker flags (clap) |
 //! | `storage` | [`storage`]: external storage backends and pointer fetching for oversized batches |
 //! | `storage-object`, `storage-s3`, `storage-gcs`, `storage-azure` | `storage::object`: `ObjectStorage` on `object_store` (local directories, S3, GCS, Azure; docs/external-storage.md) |
+//! | `logfile`, `logfile-cli` | [`logfile`]: rotating access-log files (and the `--access-log-*` flags) |
+//! | `otel` | [`otel`]: OpenTelemetry spans, metrics and trace-context propagation |
+//!
+//! The core crate is re-exported as [`rpc`], not `core`, so that
+//! `use vgi_rpc::*` never shadows the language's `core` crate.
 //!
 //! # A typed service
 //!
@@ -24,7 +31,7 @@
 //! ```
 //! # #[cfg(feature = "macros")] {
 //! use std::io::{BufReader, BufWriter};
-//! use vgi_rpc::core::{serve_connection, ConnectionInfo};
+//! use vgi_rpc::rpc::{serve_connection, ConnectionInfo};
 //! use vgi_rpc::typed::RpcResult;
 //! use vgi_rpc::{Client, Server};
 //!
@@ -99,29 +106,47 @@
 //! # }
 //! ```
 
-pub use vgi_rpc_core as core;
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use vgi_rpc_core as rpc;
 pub use vgi_rpc_core::typed;
 pub use vgi_rpc_wire as wire;
 
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use vgi_rpc_macros::{service, Params, Row};
 
 #[cfg(feature = "stdio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stdio")))]
 pub use vgi_rpc_stdio as stdio;
 
+#[cfg(feature = "shm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "shm")))]
+pub use vgi_rpc_shm as shm;
+
 #[cfg(feature = "token")]
+#[cfg_attr(docsrs, doc(cfg(feature = "token")))]
 pub use vgi_rpc_token as token;
 
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use vgi_rpc_auth as auth;
+
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use vgi_rpc_http as http;
 
 #[cfg(feature = "storage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "storage")))]
 pub use vgi_rpc_storage as storage;
 
 #[cfg(feature = "logfile")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logfile")))]
 pub use vgi_rpc_logfile as logfile;
 
 #[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub use vgi_rpc_otel as otel;
 
 pub use vgi_rpc_core::{

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hello::{Count, HelloClient, Sample};
-use vgi_rpc::core::{serve_connection, ConnectionInfo};
+use vgi_rpc::rpc::{serve_connection, ConnectionInfo};
 use vgi_rpc::typed::RpcClient;
 use vgi_rpc::Client;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter};
 use std::time::Duration;
 
-use vgi_rpc::core::{serve_connection, ConnectionInfo};
+use vgi_rpc::rpc::{serve_connection, ConnectionInfo};
 use vgi_rpc::typed::{Date32, Decimal128, MethodParams, Row as _, RpcResult, TimestampMicros};
 use vgi_rpc::{CallContext, Client, MethodDef, Params, Row, Server};
 
