@@ -94,6 +94,8 @@ pub fn build_server(options: &ConformanceOptions) -> Result<Server, BuildError> 
     if let Some(policy) = &options.externalization {
         builder = builder.externalization(policy.clone());
     }
+    // Pipe and Unix-socket clients may name a shared-memory segment (§11).
+    builder = builder.shared_memory(std::sync::Arc::new(vgi_rpc::shm::PosixSharedMemory));
     // The id is fixed here (not left to the builder) so the access log's
     // `{server_id}` placeholder names the same id its records carry.
     let server_id = options.server_id.clone().unwrap_or_else(vgi_rpc::rpc::ids::new_server_id);

@@ -31,7 +31,12 @@ fn main() -> ExitCode {
         eprintln!("vgi-rpc-bench-worker: {m}");
         ExitCode::from(2)
     };
-    let server = match Server::builder().protocol(benchmark_protocol()).reflection(args.describe).build() {
+    let server = Server::builder()
+        .protocol(benchmark_protocol())
+        .reflection(args.describe)
+        .shared_memory(std::sync::Arc::new(vgi_rpc::shm::PosixSharedMemory))
+        .build();
+    let server = match server {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };

@@ -14,6 +14,7 @@ use crate::external::Externalizer;
 use crate::hook::CallStats;
 use crate::output::Emitted;
 use crate::reply::Reply;
+use crate::shared_memory::{pointer_metadata, SharedSegment};
 use crate::RpcError;
 
 /// Write a stream's header batch on `out`: by pointer when the policy says
@@ -57,6 +58,24 @@ impl CycleWriter<'_> {
         cursor: Option<&str>,
         stats: &mut CallStats,
     ) -> Result<Result<(), RpcError>, WireError> {
+        self.write_via(w, out, logs, items, cursor, stats, None)
+    }
+
+    /// [`CycleWriter::write`], with the data batch placed in the client's
+    /// shared-memory segment when one is given (logs stay inline; a batch
+    /// the segment does not take goes inline too, never to external
+    /// storage, as the reference does).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_via<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        out: &mut StreamWriter,
+        logs: Vec<LogMessage>,
+        items: Vec<Emitted>,
+        cursor: Option<&str>,
+        stats: &mut CallStats,
+        shm: Option<&mut dyn SharedSegment>,
+    ) -> Result<Result<(), RpcError>, WireError> {
         let mut batches: Vec<(RecordBatch, Metadata)> = Vec::with_capacity(logs.len() + items.len());
         let mut data = None;
         for msg in &logs {
@@ -74,6 +93,22 @@ impl CycleWriter<'_> {
                     batches.push((batch, md));
                 }
             }
+        }
+        if let Some(shm) = shm {
+            if let Some((batch, md)) = data.and_then(|i| batches.get_mut(i)).filter(|(b, _)| b.num_rows() > 0) {
+                match shm.put(batch) {
+                    Ok(Some((offset, length))) => {
+                        *md = pointer_metadata(md, offset, length);
+                        *batch = self.empty.clone();
+                    }
+                    Ok(None) => {}
+                    Err(err) => return Ok(Err(err)),
+                }
+            }
+            for (batch, md) in &batches {
+                out.write(w, batch, md)?;
+            }
+            return Ok(Ok(()));
         }
         if let (Some(ext), Some(index)) = (self.ext.as_mut(), data) {
             let refs: Vec<(&RecordBatch, &Metadata)> = batches.iter().map(|(b, m)| (b, m)).collect();

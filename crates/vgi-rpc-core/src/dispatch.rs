@@ -297,9 +297,9 @@ fn py_bool(b: bool) -> &'static str {
 }
 
 /// Metadata keys a server puts on its `__transport_options__` answer.
-pub(crate) fn transport_options_metadata(server_id: &str) -> vgi_rpc_wire::Metadata {
+pub(crate) fn transport_options_metadata(server_id: &str, shm: bool) -> vgi_rpc_wire::Metadata {
     vgi_rpc_wire::Metadata::new()
-        .with(keys::TRANSPORT_SHM, "false")
+        .with(keys::TRANSPORT_SHM, if shm { "true" } else { "false" })
         .with(keys::REQUEST_VERSION, REQUEST_VERSION)
         .with(keys::SERVER_ID, server_id)
 }

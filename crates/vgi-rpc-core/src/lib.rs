@@ -36,6 +36,7 @@ pub(crate) mod reply;
 pub mod serve_loop;
 pub mod server;
 pub mod session;
+pub mod shared_memory;
 pub mod state_codec;
 pub mod stateless;
 pub mod stream;
@@ -61,6 +62,7 @@ pub use protocol::Protocol;
 pub use quota::{QuotaExceeded, QuotaSettings, Quotas};
 pub use serve_loop::{serve_connection, ConnectionInfo};
 pub use server::{Server, ServerBuilder};
+pub use shared_memory::{SharedMemory, SharedSegment};
 pub use stream::{ExchangeState, HeaderBatch, InputBatch, ProducerState, StreamResult, StreamState};
 pub use transport::{ServeStartHook, TransportKind};
 

@@ -23,6 +23,7 @@ use crate::method::Handler;
 use crate::output::conform;
 use crate::quota::QuotaLease;
 use crate::reply::{write_logs, Reply};
+use crate::shared_memory::{pointer_metadata, ConnectionShm, SharedSegment};
 use crate::stream::StreamState;
 use crate::turn;
 use crate::{AuthContext, CallContext, MethodDef, MethodKind, OutputCollector, Params, Protocol, RpcError, Server};
@@ -51,7 +52,7 @@ pub fn serve_connection<R: Read + ?Sized, W: Write + ?Sized>(
     w: &mut W,
     conn: &ConnectionInfo,
 ) -> Result<(), WireError> {
-    let mut session = Session { server, conn, schemas: SchemaCache::default() };
+    let mut session = Session { server, conn, schemas: SchemaCache::default(), shm: ConnectionShm::default() };
     loop {
         match session.serve_one(r, w) {
             Ok(Flow::Continue) => {}
@@ -72,6 +73,8 @@ struct Session<'a> {
     conn: &'a ConnectionInfo,
     /// Request schemas repeat call after call; decode each once.
     schemas: SchemaCache,
+    /// The shared-memory segment the client advertised, once attached.
+    shm: ConnectionShm,
 }
 
 impl Session<'_> {
@@ -86,7 +89,8 @@ impl Session<'_> {
         let started = server.clock().monotonic();
         let mut out = StreamWriter::begin(w, EncodedSchema::empty())?;
         let empty = RecordBatch::new_empty(EncodedSchema::empty().schema().clone());
-        out.write(w, &empty, &transport_options_metadata(server.server_id()))?;
+        let shm = server.shared_memory().is_some() && shm_transport(self.conn.kind);
+        out.write(w, &empty, &transport_options_metadata(server.server_id(), shm))?;
         out.finish(w)?;
         w.flush()?;
         let Some(primary) = server.primary() else { return Ok(()) };
@@ -160,10 +164,17 @@ impl Session<'_> {
             reply.error_stream(w, EncodedSchema::empty(), &err, primary, "")?;
             return Ok(Flow::Continue);
         };
-        // A request pointer (the upload-URL flow) is resolved before anything
-        // reads the batch; routing keys come from the outer batch.
+        // A request pointer (the upload-URL flow, or a batch in the client's
+        // shared-memory segment) is resolved before anything reads the
+        // batch; routing keys come from the outer batch.
         let outer = first.metadata.clone();
-        let req = match crate::external::resolve_incoming(server, first.batch, first.metadata) {
+        let provider = if shm_transport(self.conn.kind) { server.shared_memory() } else { None };
+        let resolved = self
+            .shm
+            .refresh(provider, self.conn.kind, &first.metadata)
+            .and_then(|_| self.shm.resolve(first.batch, first.metadata))
+            .and_then(|(batch, metadata)| crate::external::resolve_incoming(server, batch, metadata));
+        let req = match resolved {
             Ok((batch, metadata)) => Request { batch, metadata },
             Err(err) => {
                 let method = outer.get(keys::METHOD).unwrap_or("").to_owned();
@@ -273,11 +284,14 @@ impl Session<'_> {
         let outcome = match def.handler() {
             Handler::Unary(f) => {
                 let mut ext = Externalizer::for_call(server, def.name(), None, false);
-                serve_unary(w, &reply, protocol, def, f(&params, &ctx), &ctx, &mut stats, ext.as_mut())
+                let result = f(&params, &ctx);
+                let shm = self.shm.for_call(&outer);
+                serve_unary_shm(w, &reply, protocol, def, result, &ctx, &mut stats, ext.as_mut(), shm)
             }
             Handler::Stream(f) => {
                 let result = f(&params, &ctx);
-                serve_stream(r, w, server, &reply, protocol, def, result, &ctx, &mut stats, stream_lease)
+                let shm = self.shm.for_call(&outer);
+                serve_stream(r, w, server, &reply, protocol, def, result, &ctx, &mut stats, stream_lease, shm)
             }
         };
         let (error, cancelled, io) = match outcome {
@@ -352,6 +366,29 @@ pub(crate) fn serve_unary<W: Write + ?Sized>(
     stats: &mut CallStats,
     ext: Option<&mut Externalizer<'_>>,
 ) -> Result<Done, WireError> {
+    serve_unary_shm(w, reply, protocol, def, result, ctx, stats, ext, None)
+}
+
+/// Whether a connection of `kind` may use a client's shared-memory segment:
+/// local byte streams only (never HTTP or TCP, where the peer may be remote).
+fn shm_transport(kind: Option<crate::TransportKind>) -> bool {
+    !matches!(kind, Some(crate::TransportKind::Http | crate::TransportKind::Tcp))
+}
+
+/// [`serve_unary`], with the result batch written into `shm` when the
+/// client's segment takes it.
+#[allow(clippy::too_many_arguments)]
+fn serve_unary_shm<W: Write + ?Sized>(
+    w: &mut W,
+    reply: &Reply<'_>,
+    protocol: &Protocol,
+    def: &MethodDef,
+    result: Result<Option<arrow_array::ArrayRef>, RpcError>,
+    ctx: &CallContext,
+    stats: &mut CallStats,
+    ext: Option<&mut Externalizer<'_>>,
+    shm: Option<&mut dyn SharedSegment>,
+) -> Result<Done, WireError> {
     let schema = def.result_schema();
     let mut out = StreamWriter::begin(w, schema)?;
     let empty = RecordBatch::new_empty(schema.schema().clone());
@@ -362,6 +399,27 @@ pub(crate) fn serve_unary<W: Write + ?Sized>(
             let pointer = published.map(|p| p.to_metadata()).unwrap_or_default();
             out.write(w, &empty, &pointer)?;
             None
+        }
+        Ok(batch) if shm.is_some() => {
+            stats.record_output(&batch);
+            match shm
+                .map(|s| if batch.num_rows() == 0 { Ok(None) } else { s.put(&batch) })
+                .transpose()
+                .map(Option::flatten)
+            {
+                Ok(Some((offset, length))) => {
+                    out.write(w, &empty, &pointer_metadata(&Metadata::new(), offset, length))?;
+                    None
+                }
+                Ok(None) => {
+                    out.write(w, &batch, &Metadata::new())?;
+                    None
+                }
+                Err(err) => {
+                    out.write(w, &empty, &reply.error_metadata(&err, protocol.name(), def.name()))?;
+                    Some(err)
+                }
+            }
         }
         Ok(batch) => {
             stats.record_output(&batch);
@@ -411,6 +469,7 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
     ctx: &CallContext,
     stats: &mut CallStats,
     lease: Option<QuotaLease>,
+    mut shm: Option<&mut dyn SharedSegment>,
 ) -> Result<Done, WireError> {
     let init = result.and_then(|stream| check_stream(def, stream));
     let (output_schema, mut state, header) = match init {
@@ -465,7 +524,13 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
             }
             Err(e) => return Err(e),
         };
-        let next = match crate::external::resolve_incoming(server, next.batch, next.metadata) {
+        let resolved = crate::shared_memory::resolve(
+            shm.as_mut().map(|s| &mut **s as &mut dyn SharedSegment),
+            next.batch,
+            next.metadata,
+        )
+        .and_then(|(batch, metadata)| crate::external::resolve_incoming(server, batch, metadata));
+        let next = match resolved {
             Ok((batch, metadata)) => vgi_rpc_wire::ReadBatch { batch, metadata },
             Err(err) => {
                 error = Some(err);
@@ -485,7 +550,16 @@ fn serve_stream<R: Read + ?Sized, W: Write + ?Sized>(
             error = Some(err);
             break;
         }
-        let written = cycles.write(w, &mut out, turn_ctx.take_logs(), collector.take_items(), None, stats)?;
+        let (logs, items) = (turn_ctx.take_logs(), collector.take_items());
+        let written = cycles.write_via(
+            w,
+            &mut out,
+            logs,
+            items,
+            None,
+            stats,
+            shm.as_mut().map(|s| &mut **s as &mut dyn SharedSegment),
+        )?;
         if let Err(err) = written {
             error = Some(err);
             break;

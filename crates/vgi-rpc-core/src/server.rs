@@ -29,6 +29,7 @@ pub struct ServerBuilder {
     quotas: QuotaPolicy,
     externalization: Option<Externalization>,
     serve_start: Vec<ServeStartHook>,
+    shared_memory: Option<Arc<dyn crate::shared_memory::SharedMemory>>,
 }
 
 impl Default for ServerBuilder {
@@ -46,6 +47,7 @@ impl Default for ServerBuilder {
             quotas: QuotaPolicy::default(),
             externalization: None,
             serve_start: Vec::new(),
+            shared_memory: None,
         }
     }
 }
@@ -115,6 +117,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Use the shared-memory side channel (WIRE_PROTOCOL.md §11) on pipe and
+    /// Unix-socket connections: attach the segments clients name, resolve
+    /// their pointer batches, and write large results into the segment.
+    /// Also makes `__transport_options__` answer `shm = "true"`.
+    pub fn shared_memory(mut self, provider: Arc<dyn crate::shared_memory::SharedMemory>) -> Self {
+        self.shared_memory = Some(provider);
+        self
+    }
+
     /// Deterministic request ids (tests).
     pub fn request_id_seed(mut self, seed: u64) -> Self {
         self.request_ids = Some(RequestIds::with_seed(seed));
@@ -164,6 +175,7 @@ impl ServerBuilder {
                 quotas,
                 externalization: self.externalization,
                 serve_start: ServeStart::new(self.serve_start),
+                shared_memory: self.shared_memory,
             }),
         })
     }
@@ -182,6 +194,7 @@ struct Inner {
     quotas: Quotas,
     externalization: Option<Externalization>,
     serve_start: ServeStart,
+    shared_memory: Option<Arc<dyn crate::shared_memory::SharedMemory>>,
 }
 
 /// A sealed, shareable server. Cloning is cheap.
@@ -263,6 +276,10 @@ impl Server {
     /// The externalization policy, when storage is configured.
     pub fn externalization(&self) -> Option<&Externalization> {
         self.inner.externalization.as_ref()
+    }
+    /// The shared-memory provider, when the side channel is on.
+    pub fn shared_memory(&self) -> Option<&dyn crate::shared_memory::SharedMemory> {
+        self.inner.shared_memory.as_deref()
     }
     /// Report that a transport of `kind` is starting to serve: runs the
     /// serve-start hooks unless this kind is already bound (see
