@@ -4,8 +4,8 @@
 use std::io::{Read, Write};
 
 use arrow_array::RecordBatch;
-use vgi_rpc::rpc::{CallError, Client, StreamOptions, UnaryResponse};
 use vgi_rpc::http::client::HttpClient;
+use vgi_rpc::rpc::{CallError, Client, StreamOptions, UnaryResponse};
 
 use crate::service::BENCHMARK_PROTOCOL as P;
 

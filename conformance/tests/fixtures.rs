@@ -11,9 +11,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
+use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::rpc::client::no_params;
 use vgi_rpc::rpc::{CallError, Client, LogLevel, StreamOptions, UnaryResponse};
-use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient};
 
 const PRIMARY: &str = "ConformanceService";

@@ -12,8 +12,8 @@ use std::time::Duration;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use vgi_rpc::rpc::{CallError, StreamOptions};
 use vgi_rpc::http::client::HttpClient;
+use vgi_rpc::rpc::{CallError, StreamOptions};
 
 use support::nginx::{free_port, nginx_binary, scratch_dir, Certs, Nginx};
 use support::{Worker, PRIMARY};

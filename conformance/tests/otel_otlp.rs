@@ -20,11 +20,11 @@ use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, Metric}
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use support::*;
-use vgi_rpc::rpc::StreamOptions;
 use vgi_rpc::http::axum;
 use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::otel::opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider};
 use vgi_rpc::otel::opentelemetry::Context;
+use vgi_rpc::rpc::StreamOptions;
 use vgi_rpc::Metadata;
 
 /// Everything the receiver was sent.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
-use vgi_rpc::rpc::{CallError, ErrorCode, StreamOptions};
 use vgi_rpc::http::client::HttpClient;
+use vgi_rpc::rpc::{CallError, ErrorCode, StreamOptions};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_vgi-rpc-conformance");
 const PRIMARY: &str = "ConformanceService";

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch};
+use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::rpc::external::StorageError;
 use vgi_rpc::rpc::{CallError, ExternalStorage, PointerResolver, StreamOptions, SystemClock};
-use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::stdio::SubprocessClient;
 use vgi_rpc_storage::{FetchConfig, HttpFetcher, ObjectConfig, ObjectStorage, UrlPolicy};
 

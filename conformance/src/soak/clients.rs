@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
-use vgi_rpc::rpc::{CallError, Client, StreamOptions, UnaryResponse};
 use vgi_rpc::http::client::HttpClient;
+use vgi_rpc::rpc::{CallError, Client, StreamOptions, UnaryResponse};
 use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient, TcpClient, UnixClient};
 
 use super::worker::Endpoint;
