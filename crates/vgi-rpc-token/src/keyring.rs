@@ -64,7 +64,12 @@ impl Key {
 
     /// The subkey for `purpose` (e.g. `"stream-state"`).
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        hmac_sha256(&self.0, purpose.as_bytes())
+        self.derive_bytes(purpose.as_bytes())
+    }
+
+    /// The subkey for binary `info` (a purpose followed by an id).
+    pub(crate) fn derive_bytes(&self, info: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.0, info)
     }
 }
 

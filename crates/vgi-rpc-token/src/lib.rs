@@ -3,7 +3,8 @@
 //!
 //! A stream's state is split by lifetime into a **call token**, minted once
 //! at `/init`, and a per-turn **cursor token**, bound together by a random
-//! `call_id`. Both are XChaCha20-Poly1305 sealed with associated data that
+//! `call_id`. Both are AES-256-GCM sealed (under a per-worker epoch key
+//! derived from the shared master key) with associated data that
 //! names the token kind, the protocol and the caller's identity, so a token
 //! minted for one principal (or protocol, or kind) fails to open for
 //! another. Payloads are compressed inside the seal under a codec tag and
@@ -13,6 +14,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod codec;
+mod epoch;
 pub mod error;
 pub mod grant;
 pub mod keyring;
