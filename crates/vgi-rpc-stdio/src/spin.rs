@@ -297,6 +297,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn regular_files_are_left_alone() {
         let f = std::fs::File::open("/proc/self/status").unwrap();
         assert!(SpinReader::new(f, DEFAULT_SPIN).is_err());

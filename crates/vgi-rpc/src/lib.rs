@@ -7,6 +7,7 @@
 //! | (always) | [`wire`] (Arrow IPC framing, metadata keys, batch formats) and [`rpc`] (the `vgi-rpc-core` crate: protocols, dispatch, serve loop, client) |
 //! | `macros` (default) | `#[derive(Params)]`, `#[derive(Row)]` and `#[vgi_rpc::service]` over [`typed`] |
 //! | `stdio` (default) | [`stdio`]: stdin/stdout serving, subprocess client, Unix and TCP sockets |
+//! | `shm` | [`shm`]: the shared-memory side channel (POSIX segments, pointer batches) for pipe and Unix workers |
 //! | `cli` | `stdio::cli`: the transport flags worker binaries share (clap) |
 //! | `token` | [`token`]: sealed call / cursor stream-state tokens |
 //! | `auth` | [`auth`]: authenticators (bearer, mTLS via XFCC, proxy proof, chains) and the standardized 401 |
@@ -153,3 +154,9 @@ pub use vgi_rpc_core::{
     AuthContext, CallContext, Client, ErrorCode, ExchangeState, InputBatch, LogLevel, Metadata, MethodDef, MethodKind,
     OutputCollector, Params, ProducerState, Protocol, RpcError, Server, StreamResult, StreamState,
 };
+
+/// The README's code blocks, compiled as doctests so the front page cannot
+/// drift from the API.
+#[cfg(all(doctest, feature = "macros", feature = "stdio"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -8,7 +8,7 @@
 //! This asks "is anything listening", not "does it answer".
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
@@ -47,19 +47,49 @@ fn connect_nonblocking(path: &Path) -> io::Result<()> {
     for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
         *dst = *src as libc::c_char;
     }
-    // SAFETY: socket() has no memory preconditions; the result is checked.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a fresh descriptor we own; OwnedFd closes it on drop.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let socket = nonblocking_unix_socket()?;
+    let fd = socket.as_raw_fd();
     let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
     // SAFETY: `addr` is a valid sockaddr_un of `len` bytes for the call's duration.
     let rc = unsafe { libc::connect(fd, (&addr as *const libc::sockaddr_un).cast(), len) };
     let result = if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
     drop(socket);
     result
+}
+
+/// A non-blocking, close-on-exec Unix stream socket: one call on Linux.
+#[cfg(target_os = "linux")]
+fn nonblocking_unix_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket() has no memory preconditions; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor we own; OwnedFd closes it on drop.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A non-blocking, close-on-exec Unix stream socket where `socket(2)` takes
+/// no flags (macOS): the flags are set after creation.
+#[cfg(not(target_os = "linux"))]
+fn nonblocking_unix_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket() has no memory preconditions; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor we own; OwnedFd closes it on drop.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: fcntl on a descriptor we own, with int arguments.
+    let ok = unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0
+            && libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) == 0
+    };
+    if ok {
+        Ok(socket)
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
