@@ -2,9 +2,7 @@
 //! a `binary` column. Decoding checks the payload against the declared
 //! dataclass schema.
 
-use std::sync::Arc;
-
-use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 use vgi_rpc::rpc::wire::reader::read_stream_bytes;
 use vgi_rpc::rpc::wire::writer::write_stream;
@@ -32,9 +30,4 @@ pub fn encode(batch: &RecordBatch, schema: &EncodedSchema) -> Result<Vec<u8>, Rp
     let mut out = Vec::with_capacity(512);
     write_stream(&mut out, schema, &[(batch, &Metadata::new())])?;
     Ok(out)
-}
-
-/// A one-row binary column.
-pub fn binary_value(bytes: &[u8]) -> ArrayRef {
-    Arc::new(BinaryArray::from_iter_values([bytes]))
 }

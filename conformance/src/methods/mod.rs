@@ -2,7 +2,6 @@
 //! reference's method names, parameter names, Arrow schemas and stream
 //! semantics.
 
-mod arrays;
 mod cancel_probe;
 mod dataclass;
 mod exchanges;
@@ -10,6 +9,7 @@ mod producers;
 mod published;
 pub mod pyfmt;
 mod rich_header;
+pub mod rows;
 mod secondary;
 mod sticky;
 pub mod types;

@@ -1,4 +1,7 @@
-//! Producer stream methods and their states.
+//! Producer stream methods and their states, on the typed layer (rows
+//! from `rows.rs`, parameters as `#[derive(Params)]` structs, the serde
+//! state codec registered by `typed_producer`). `produce_dynamic_schema`
+//! stays on the dynamic builder: its output columns are chosen per call.
 
 use std::sync::Arc;
 
@@ -7,21 +10,58 @@ use arrow_schema::DataType;
 use serde::{Deserialize, Serialize};
 use vgi_rpc::rpc::state_codec::{encode_state, producer_decoder};
 use vgi_rpc::rpc::wire::EncodedSchema;
-use vgi_rpc::{CallContext, LogLevel, Metadata, MethodDef, OutputCollector, ProducerState, RpcError, StreamResult};
+use vgi_rpc::typed::{Producer, Row, Rows, RpcResult, Value};
+use vgi_rpc::{
+    CallContext, LogLevel, Metadata, MethodDef, OutputCollector, Params, ProducerState, RpcError, StreamResult,
+};
 
 use super::cancel_probe::{self, Counter};
 use super::pyfmt::py_float;
 use super::rich_header::build_rich_header;
+use super::rows::{ConformanceHeader, CounterRow, RichHeader, TickSeen};
 use super::sticky::SessionCounterProducer;
-use super::types::{dynamic_schema, CONFORMANCE_HEADER, COUNTER, RICH_HEADER, TICK_SEEN, VALUE_I64};
+use super::types::{dynamic_schema, RICH_HEADER};
 
 /// The label every annotated batch carries (deliberately non-ASCII).
 pub const ANNOTATED_EMIT_LABEL: &str = "\u{00fc}n\u{00ef}code-\u{03bb}";
 
-fn counter_batch(start: i64, rows: i64) -> Result<RecordBatch, RpcError> {
-    let index = Int64Array::from_iter_values(start..start + rows);
-    let value = Int64Array::from_iter_values((start..start + rows).map(|v| v * 10));
-    Ok(RecordBatch::try_new(COUNTER.schema.clone(), vec![Arc::new(index), Arc::new(value)])?)
+/// A lone `count` parameter.
+#[derive(Params)]
+struct CountArg {
+    count: i64,
+}
+
+/// `produce_large_batches(rows_per_batch, batch_count)`.
+#[derive(Params)]
+struct LargeArgs {
+    rows_per_batch: i64,
+    batch_count: i64,
+}
+
+/// `produce_annotated_batches(count, rows_per_batch)`.
+#[derive(Params)]
+struct AnnotatedArgs {
+    count: i64,
+    rows_per_batch: i64,
+}
+
+/// `produce_error_mid_stream(emit_before_error)`.
+#[derive(Params)]
+struct ErrorAfterArg {
+    emit_before_error: i64,
+}
+
+/// `produce_oversized_batch(rows_per_batch)`, `exchange_oversized(rows_per_batch)`.
+#[derive(Params)]
+pub(super) struct RowsPerBatchArg {
+    pub(super) rows_per_batch: i64,
+}
+
+/// `produce_with_rich_header(seed, count)`.
+#[derive(Params)]
+struct SeedCountArgs {
+    seed: i64,
+    count: i64,
 }
 
 /// `{index, value}` batches of one row, `count` of them; optional log per batch.
@@ -32,19 +72,23 @@ struct Counting {
     log: bool,
 }
 
-impl ProducerState for Counting {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
+impl Counting {
+    fn new(count: i64, log: bool) -> Self {
+        Counting { current: 0, count, log }
     }
+}
 
-    fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
+impl Producer for Counting {
+    type Row = CounterRow;
+
+    fn produce(&mut self, out: &mut Rows<'_, CounterRow>, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.count {
             return out.finish();
         }
         if self.log {
-            out.client_log(LogLevel::Info, format!("producing batch {}", self.current));
+            out.log(LogLevel::Info, format!("producing batch {}", self.current));
         }
-        out.emit(counter_batch(self.current, 1)?)?;
+        out.emit(CounterRow::run(self.current, 1))?;
         self.current += 1;
         Ok(())
     }
@@ -58,39 +102,32 @@ struct Large {
     batches: i64,
 }
 
-impl ProducerState for Large {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
+impl Producer for Large {
+    type Row = CounterRow;
 
-    fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
+    fn produce(&mut self, out: &mut Rows<'_, CounterRow>, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.batches {
             return out.finish();
         }
-        out.emit(counter_batch(self.current * self.rows, self.rows)?)?;
+        out.emit(CounterRow::run(self.current * self.rows, self.rows))?;
         self.current += 1;
         Ok(())
     }
 }
 
+/// Reports the `vgi.conformance.tick` request metadata each tick carried.
 #[derive(Serialize, Deserialize)]
 struct TickMetadata {
     current: i64,
     count: i64,
 }
 
-impl ProducerState for TickMetadata {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
+impl Producer for TickMetadata {
+    type Row = TickSeen;
 
-    fn produce(&mut self, out: &mut OutputCollector, ctx: &CallContext) -> Result<(), RpcError> {
+    fn produce(&mut self, out: &mut Rows<'_, TickSeen>, ctx: &CallContext) -> Result<(), RpcError> {
         let seen = ctx.request_metadata().get("vgi.conformance.tick").unwrap_or("").to_owned();
-        let batch = RecordBatch::try_new(
-            TICK_SEEN.schema.clone(),
-            vec![Arc::new(Int64Array::from(vec![self.current])), Arc::new(StringArray::from(vec![seen]))],
-        )?;
-        out.emit(batch)?;
+        out.emit(vec![TickSeen { index: Some(self.current), seen: Some(seen) }])?;
         self.current += 1;
         if self.current >= self.count {
             out.finish()?;
@@ -99,6 +136,7 @@ impl ProducerState for TickMetadata {
     }
 }
 
+/// Batches with custom metadata on each.
 #[derive(Serialize, Deserialize)]
 struct Annotated {
     current: i64,
@@ -106,44 +144,39 @@ struct Annotated {
     rows: i64,
 }
 
-impl ProducerState for Annotated {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
+impl Producer for Annotated {
+    type Row = Value<Option<i64>>;
 
-    fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
+    fn produce(&mut self, out: &mut Rows<'_, Self::Row>, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.count {
             return out.finish();
         }
         let base = self.current * 1_000_000;
-        let values = Int64Array::from_iter_values(base..base + self.rows);
-        let batch = RecordBatch::try_new(VALUE_I64.schema.clone(), vec![Arc::new(values)])?;
         let md = Metadata::new()
             .with("conformance.batch_index", self.current.to_string())
             .with("conformance.batch_total", self.count.to_string())
             .with("conformance.emit_label", ANNOTATED_EMIT_LABEL);
-        out.emit_with_metadata(batch, md)?;
+        out.emit_with_metadata((base..base + self.rows).map(|v| Value(Some(v))).collect(), md)?;
         self.current += 1;
         Ok(())
     }
 }
 
+/// `limit` batches, then an error.
 #[derive(Serialize, Deserialize)]
 struct ErrorAfter {
     current: i64,
     limit: i64,
 }
 
-impl ProducerState for ErrorAfter {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
+impl Producer for ErrorAfter {
+    type Row = CounterRow;
 
-    fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
+    fn produce(&mut self, out: &mut Rows<'_, CounterRow>, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.limit {
             return Err(RpcError::runtime_error(format!("intentional error after {} batches", self.limit)));
         }
-        out.emit(counter_batch(self.current, 1)?)?;
+        out.emit(CounterRow::run(self.current, 1))?;
         self.current += 1;
         Ok(())
     }
@@ -156,20 +189,40 @@ struct Once {
     emitted: bool,
 }
 
-impl ProducerState for Once {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
+impl Producer for Once {
+    type Row = CounterRow;
 
-    fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
+    fn produce(&mut self, out: &mut Rows<'_, CounterRow>, _ctx: &CallContext) -> Result<(), RpcError> {
         if self.emitted {
             return out.finish();
         }
         self.emitted = true;
-        out.emit(counter_batch(0, self.rows)?)
+        out.emit(CounterRow::run(0, self.rows))
     }
 }
 
+/// Never finishes by itself; counts produce and cancel calls.
+#[derive(Serialize, Deserialize)]
+struct Cancellable {
+    current: i64,
+}
+
+impl Producer for Cancellable {
+    type Row = CounterRow;
+
+    fn produce(&mut self, out: &mut Rows<'_, CounterRow>, _ctx: &CallContext) -> Result<(), RpcError> {
+        cancel_probe::bump(Counter::Produce);
+        out.emit(CounterRow::run(self.current, 1))?;
+        self.current += 1;
+        Ok(())
+    }
+
+    fn on_cancel(&mut self, _ctx: &CallContext) {
+        cancel_probe::bump(Counter::OnCancel);
+    }
+}
+
+/// `produce_dynamic_schema`'s state: its columns depend on the call.
 #[derive(Serialize, Deserialize)]
 struct Dynamic {
     current: i64,
@@ -200,159 +253,97 @@ impl ProducerState for Dynamic {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cancellable {
-    current: i64,
-}
-
-impl ProducerState for Cancellable {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
-
-    fn produce(&mut self, out: &mut OutputCollector, _ctx: &CallContext) -> Result<(), RpcError> {
-        cancel_probe::bump(Counter::Produce);
-        out.emit(counter_batch(self.current, 1)?)?;
-        self.current += 1;
-        Ok(())
-    }
-
-    fn on_cancel(&mut self, _ctx: &CallContext) {
-        cancel_probe::bump(Counter::OnCancel);
-    }
-}
-
-fn conformance_header(total: i64, description: String) -> Result<RecordBatch, RpcError> {
-    Ok(RecordBatch::try_new(
-        CONFORMANCE_HEADER.schema.clone(),
-        vec![Arc::new(Int64Array::from(vec![total])), Arc::new(StringArray::from(vec![description]))],
-    )?)
-}
-
-fn counter_out() -> Arc<EncodedSchema> {
-    COUNTER.encoded.clone()
+/// `produce_dynamic_schema`: output columns chosen by the call's flags, so
+/// the output schema exists only at run time (the dynamic builder's case).
+fn produce_dynamic_schema() -> MethodDef {
+    MethodDef::builder("produce_dynamic_schema")
+        .param("seed", DataType::Int64, false)
+        .param("count", DataType::Int64, false)
+        .param("include_strings", DataType::Boolean, false)
+        .param("include_floats", DataType::Boolean, false)
+        .header(RICH_HEADER.schema.clone())
+        .state_decoder(producer_decoder::<Dynamic>())
+        .producer(|p, _| {
+            let (strings, floats) = (p.bool("include_strings")?, p.bool("include_floats")?);
+            let schema = dynamic_schema(strings, floats);
+            let state = Dynamic { current: 0, count: p.i64("count")?, strings, floats };
+            let header = RichHeader::to_batch(vec![build_rich_header(p.i64("seed")?)])?;
+            Ok(StreamResult::producer(Arc::new(EncodedSchema::new(schema)), state).with_header(header))
+        })
 }
 
 /// Every producer method.
 pub fn methods() -> Vec<MethodDef> {
-    let i64p = DataType::Int64;
     vec![
-        MethodDef::builder("produce_n")
-            .param("count", i64p.clone(), false)
-            .state_decoder(producer_decoder::<Counting>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: false }))
-            }),
-        MethodDef::builder("produce_tick_metadata")
-            .param("count", i64p.clone(), false)
-            .state_decoder(producer_decoder::<TickMetadata>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(
-                    TICK_SEEN.encoded.clone(),
-                    TickMetadata { current: 0, count: p.i64("count")? },
-                ))
-            }),
+        MethodDef::builder("produce_n").typed_producer(|p: CountArg, _: &CallContext| -> RpcResult<Counting> {
+            Ok(Counting::new(p.count, false))
+        }),
+        MethodDef::builder("produce_tick_metadata").typed_producer(
+            |p: CountArg, _: &CallContext| -> RpcResult<TickMetadata> {
+                Ok(TickMetadata { current: 0, count: p.count })
+            },
+        ),
         MethodDef::builder("produce_empty")
-            .state_decoder(producer_decoder::<Counting>())
-            .producer(|_, _| Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: 0, log: false }))),
+            .typed_producer(|(): (), _: &CallContext| -> RpcResult<Counting> { Ok(Counting::new(0, false)) }),
         MethodDef::builder("produce_single")
-            .state_decoder(producer_decoder::<Once>())
-            .producer(|_, _| Ok(StreamResult::producer(counter_out(), Once { rows: 1, emitted: false }))),
-        MethodDef::builder("produce_large_batches")
-            .param("rows_per_batch", i64p.clone(), false)
-            .param("batch_count", i64p.clone(), false)
-            .state_decoder(producer_decoder::<Large>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(
-                    counter_out(),
-                    Large { current: 0, rows: p.i64("rows_per_batch")?.max(0), batches: p.i64("batch_count")? },
-                ))
-            }),
-        MethodDef::builder("produce_annotated_batches")
-            .param("count", i64p.clone(), false)
-            .param("rows_per_batch", i64p.clone(), false)
-            .state_decoder(producer_decoder::<Annotated>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(
-                    VALUE_I64.encoded.clone(),
-                    Annotated { current: 0, count: p.i64("count")?, rows: p.i64("rows_per_batch")?.max(0) },
-                ))
-            }),
+            .typed_producer(|(): (), _: &CallContext| -> RpcResult<Once> { Ok(Once { rows: 1, emitted: false }) }),
+        MethodDef::builder("produce_large_batches").typed_producer(
+            |p: LargeArgs, _: &CallContext| -> RpcResult<Large> {
+                Ok(Large { current: 0, rows: p.rows_per_batch.max(0), batches: p.batch_count })
+            },
+        ),
+        MethodDef::builder("produce_annotated_batches").typed_producer(
+            |p: AnnotatedArgs, _: &CallContext| -> RpcResult<Annotated> {
+                Ok(Annotated { current: 0, count: p.count, rows: p.rows_per_batch.max(0) })
+            },
+        ),
         MethodDef::builder("produce_with_logs")
-            .param("count", i64p.clone(), false)
-            .state_decoder(producer_decoder::<Counting>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: true }))
-            }),
-        MethodDef::builder("produce_error_mid_stream")
-            .param("emit_before_error", i64p.clone(), false)
-            .state_decoder(producer_decoder::<ErrorAfter>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(counter_out(), ErrorAfter { current: 0, limit: p.i64("emit_before_error")? }))
-            }),
-        MethodDef::builder("produce_error_on_init")
-            .producer(|_, _| Err(RpcError::runtime_error("intentional init error"))),
-        MethodDef::builder("produce_oversized_batch")
-            .param("rows_per_batch", i64p.clone(), false)
-            .state_decoder(producer_decoder::<Once>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(
-                    counter_out(),
-                    Once { rows: p.i64("rows_per_batch")?.max(0), emitted: false },
-                ))
-            }),
-        MethodDef::builder("produce_with_header")
-            .param("count", i64p.clone(), false)
-            .header(CONFORMANCE_HEADER.schema.clone())
-            .state_decoder(producer_decoder::<Counting>())
-            .producer(|p, _| {
-                let count = p.i64("count")?;
-                Ok(StreamResult::producer(counter_out(), Counting { current: 0, count, log: false })
-                    .with_header(conformance_header(count, format!("producing {count} batches"))?))
-            }),
-        MethodDef::builder("produce_with_header_and_logs")
-            .param("count", i64p.clone(), false)
-            .header(CONFORMANCE_HEADER.schema.clone())
-            .state_decoder(producer_decoder::<Counting>())
-            .producer(|p, ctx| {
-                let count = p.i64("count")?;
+            .typed_producer(|p: CountArg, _: &CallContext| -> RpcResult<Counting> { Ok(Counting::new(p.count, true)) }),
+        MethodDef::builder("produce_error_mid_stream").typed_producer(
+            |p: ErrorAfterArg, _: &CallContext| -> RpcResult<ErrorAfter> {
+                Ok(ErrorAfter { current: 0, limit: p.emit_before_error })
+            },
+        ),
+        MethodDef::builder("produce_error_on_init").typed_producer(|(): (), _: &CallContext| -> RpcResult<Counting> {
+            Err(RpcError::runtime_error("intentional init error"))
+        }),
+        MethodDef::builder("produce_oversized_batch").typed_producer(
+            |p: RowsPerBatchArg, _: &CallContext| -> RpcResult<Once> {
+                Ok(Once { rows: p.rows_per_batch.max(0), emitted: false })
+            },
+        ),
+        MethodDef::builder("produce_with_header").typed_producer_with_header(
+            |p: CountArg, _: &CallContext| -> RpcResult<(ConformanceHeader, Counting)> {
+                let header = ConformanceHeader {
+                    total_expected: p.count,
+                    description: format!("producing {} batches", p.count),
+                };
+                Ok((header, Counting::new(p.count, false)))
+            },
+        ),
+        MethodDef::builder("produce_with_header_and_logs").typed_producer_with_header(
+            |p: CountArg, ctx: &CallContext| -> RpcResult<(ConformanceHeader, Counting)> {
                 ctx.client_log(LogLevel::Info, "stream init log");
-                Ok(StreamResult::producer(counter_out(), Counting { current: 0, count, log: false })
-                    .with_header(conformance_header(count, format!("producing {count} with logs"))?))
-            }),
+                let header = ConformanceHeader {
+                    total_expected: p.count,
+                    description: format!("producing {} with logs", p.count),
+                };
+                Ok((header, Counting::new(p.count, false)))
+            },
+        ),
         MethodDef::builder("cancellable_producer")
-            .state_decoder(producer_decoder::<Cancellable>())
-            .producer(|_, _| Ok(StreamResult::producer(counter_out(), Cancellable { current: 0 }))),
-        MethodDef::builder("produce_with_rich_header")
-            .param("seed", i64p.clone(), false)
-            .param("count", i64p.clone(), false)
-            .header(RICH_HEADER.schema.clone())
-            .state_decoder(producer_decoder::<Counting>())
-            .producer(|p, _| {
-                Ok(StreamResult::producer(counter_out(), Counting { current: 0, count: p.i64("count")?, log: false })
-                    .with_header(build_rich_header(p.i64("seed")?)?))
-            }),
-        MethodDef::builder("produce_dynamic_schema")
-            .param("seed", i64p.clone(), false)
-            .param("count", i64p.clone(), false)
-            .param("include_strings", DataType::Boolean, false)
-            .param("include_floats", DataType::Boolean, false)
-            .header(RICH_HEADER.schema.clone())
-            .state_decoder(producer_decoder::<Dynamic>())
-            .producer(|p, _| {
-                let (strings, floats) = (p.bool("include_strings")?, p.bool("include_floats")?);
-                let schema = dynamic_schema(strings, floats);
-                let state = Dynamic { current: 0, count: p.i64("count")?, strings, floats };
-                Ok(StreamResult::producer(Arc::new(EncodedSchema::new(schema)), state)
-                    .with_header(build_rich_header(p.i64("seed")?)?))
-            }),
-        MethodDef::builder("stream_session_counter")
-            .param("count", i64p, false)
-            .state_decoder(producer_decoder::<SessionCounterProducer>())
-            .producer(|p, _| {
-                let state = SessionCounterProducer { count: p.i64("count")?, current: 0 };
-                Ok(StreamResult::producer(VALUE_I64.encoded.clone(), state))
-            }),
+            .typed_producer(|(): (), _: &CallContext| -> RpcResult<Cancellable> { Ok(Cancellable { current: 0 }) }),
+        MethodDef::builder("produce_with_rich_header").typed_producer_with_header(
+            |p: SeedCountArgs, _: &CallContext| -> RpcResult<(RichHeader, Counting)> {
+                Ok((build_rich_header(p.seed), Counting::new(p.count, false)))
+            },
+        ),
+        produce_dynamic_schema(),
+        MethodDef::builder("stream_session_counter").typed_producer(
+            |p: CountArg, _: &CallContext| -> RpcResult<SessionCounterProducer> {
+                Ok(SessionCounterProducer { count: p.count, current: 0 })
+            },
+        ),
     ]
 }
 

@@ -5,15 +5,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
-use arrow_array::{Int64Array, RecordBatch};
 use serde::{Deserialize, Serialize};
 use vgi_rpc::rpc::session::SessionState;
-use vgi_rpc::rpc::state_codec::encode_state;
-use vgi_rpc::{CallContext, ExchangeState, InputBatch, OutputCollector, Params, ProducerState, RpcError};
+use vgi_rpc::typed::{Exchange, Input, Producer, Rows, Value};
+use vgi_rpc::{CallContext, RpcError};
 
-use super::types::VALUE_I64;
+use super::rows::By;
+use super::unary::{ByArg, InitialArg};
 
 /// The state a counter session holds. The framework serializes calls on
 /// one session, so the mutex is never contended.
@@ -36,16 +34,15 @@ fn bound(ctx: &CallContext) -> Result<Arc<StickyCounter>, RpcError> {
 }
 
 /// `open_counter(initial)`: open a session holding the counter; returns `initial`.
-pub(super) fn open_counter(p: &Params<'_>, ctx: &CallContext) -> Result<i64, RpcError> {
-    let initial = p.i64("initial")?;
+pub(super) fn open_counter(p: InitialArg, ctx: &CallContext) -> Result<i64, RpcError> {
+    let initial = p.initial;
     ctx.open_session(StickyCounter { value: Mutex::new(initial) }, None)?;
     Ok(initial)
 }
 
 /// `increment_counter(by)`: add to the bound counter; returns the new value.
-pub(super) fn increment_counter(p: &Params<'_>, ctx: &CallContext) -> Result<i64, RpcError> {
-    let by = p.i64("by")?;
-    Ok(bound(ctx)?.update(|v| *v += by))
+pub(super) fn increment_counter(p: ByArg, ctx: &CallContext) -> Result<i64, RpcError> {
+    Ok(bound(ctx)?.update(|v| *v += p.by))
 }
 
 /// `close_counter()`: the counter's final value; the session is closed.
@@ -53,10 +50,6 @@ pub(super) fn close_counter(ctx: &CallContext) -> Result<i64, RpcError> {
     let value = bound(ctx)?.update(|_| ());
     ctx.close_session()?;
     Ok(value)
-}
-
-fn value_batch(value: i64) -> Result<RecordBatch, RpcError> {
-    Ok(RecordBatch::try_new(VALUE_I64.schema.clone(), vec![Arc::new(Int64Array::from(vec![value]))])?)
 }
 
 /// `stream_session_counter(count)`: each turn increments the session's
@@ -67,17 +60,15 @@ pub(super) struct SessionCounterProducer {
     pub(super) current: i64,
 }
 
-impl ProducerState for SessionCounterProducer {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
+impl Producer for SessionCounterProducer {
+    type Row = Value<Option<i64>>;
 
-    fn produce(&mut self, out: &mut OutputCollector, ctx: &CallContext) -> Result<(), RpcError> {
+    fn produce(&mut self, out: &mut Rows<'_, Self::Row>, ctx: &CallContext) -> Result<(), RpcError> {
         if self.current >= self.count {
             return out.finish();
         }
         let value = bound(ctx)?.update(|v| *v += 1);
-        out.emit(value_batch(value)?)?;
+        out.emit(vec![Value(Some(value))])?;
         self.current += 1;
         Ok(())
     }
@@ -88,19 +79,18 @@ impl ProducerState for SessionCounterProducer {
 #[derive(Serialize, Deserialize)]
 pub(super) struct SessionCounterExchange;
 
-impl ExchangeState for SessionCounterExchange {
-    fn encode_state(&self) -> Option<Vec<u8>> {
-        encode_state(self).ok()
-    }
+impl Exchange for SessionCounterExchange {
+    type Input = By;
+    type Output = Value<Option<i64>>;
 
-    fn exchange(&mut self, input: &InputBatch, out: &mut OutputCollector, ctx: &CallContext) -> Result<(), RpcError> {
-        let sum: i64 = input
-            .batch
-            .column_by_name("by")
-            .and_then(|c| c.as_primitive_opt::<Int64Type>())
-            .map(|c| c.iter().flatten().sum())
-            .unwrap_or(0);
+    fn exchange(
+        &mut self,
+        input: Input<By>,
+        out: &mut Rows<'_, Self::Output>,
+        ctx: &CallContext,
+    ) -> Result<(), RpcError> {
+        let sum: i64 = input.rows.iter().filter_map(|r| r.by).sum();
         let value = bound(ctx)?.update(|v| *v += sum);
-        out.emit(value_batch(value)?)
+        out.emit(vec![Value(Some(value))])
     }
 }

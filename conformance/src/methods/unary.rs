@@ -1,217 +1,287 @@
-//! The unary methods of ConformanceService.
+//! The unary methods of ConformanceService, on the typed layer: each
+//! parameter list is a `#[derive(Params)]` struct (generic where only the
+//! parameter's type changes) and each result a Rust type whose Arrow type
+//! is the declared one.
+//!
+//! Parameter fields carry no `///` docs: a documented field would add a
+//! parameter doc to reflection, which these methods do not declare.
 
-use std::sync::Arc;
+use std::time::SystemTime;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray};
-use arrow_buffer::OffsetBuffer;
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use serde_json::{Map, Value};
 use vgi_rpc::rpc::wire::EncodedSchema;
-use vgi_rpc::{LogLevel, MethodDef, Params, RpcError};
+use vgi_rpc::typed::{
+    ArrowType, Date32, Decimal128, DictionaryString, DurationMicros, FixedBinary, LargeBinary, LargeString, OrderedMap,
+    Row, RpcResult, Time64Micros, TimestampMicros,
+};
+use vgi_rpc::{CallContext, LogLevel, MethodDef, Params, RpcError};
 
-use super::arrays::{points, read_statuses, statuses};
 use super::cancel_probe;
-use super::dataclass::{binary_value, decode, encode};
+use super::dataclass::{decode, encode};
 use super::pyfmt::py_float;
+use super::rows::{NestedContainers, Point, Status};
 use super::types::*;
 
-fn string(s: String) -> Option<ArrayRef> {
-    Some(Arc::new(StringArray::from(vec![s])))
+/// A lone parameter named `value`.
+#[derive(Params)]
+struct ValueOf<T> {
+    value: T,
 }
 
-/// A method that returns its parameter unchanged.
-fn echo(name: &str, param: &str, dt: DataType, nullable: bool) -> MethodDef {
-    let param_name = param.to_owned();
-    MethodDef::builder(name)
-        .param(param, dt.clone(), nullable)
-        .returns(dt, nullable)
-        .unary(move |p, _| Ok(Some(p.value(&param_name)?)))
+/// A lone parameter named `data`.
+#[derive(Params)]
+struct DataOf<T> {
+    data: T,
 }
 
-/// A method that validates a dataclass payload and returns it unchanged.
-fn echo_dataclass(name: &'static str, param: &'static str, schema: &'static Cached, nullable: bool) -> MethodDef {
-    MethodDef::builder(name).param(param, DataType::Binary, nullable).returns(DataType::Binary, nullable).unary(
-        move |p, _| {
-            if let Some(bytes) = p.opt_bytes(param)? {
-                decode(name, bytes, &schema.schema)?;
-            }
-            Ok(Some(p.value(param)?))
-        },
-    )
+/// A lone parameter named `point`.
+#[derive(Params)]
+struct PointOf<T> {
+    point: T,
 }
 
-fn logging_echo(name: &str, logs: fn(&str, &vgi_rpc::CallContext)) -> MethodDef {
-    MethodDef::builder(name).param("value", DataType::Utf8, false).returns(DataType::Utf8, false).unary(
-        move |p, ctx| {
-            let value = p.str("value")?;
-            logs(value, ctx);
-            Ok(Some(p.value("value")?))
-        },
-    )
+/// `echo_bounding_box(box)`.
+#[derive(Params)]
+struct BoxArg {
+    #[vgi(rename = "box")]
+    payload: Vec<u8>,
+}
+
+/// `echo_enum(status)`.
+#[derive(Params)]
+struct StatusArg {
+    status: Status,
+}
+
+/// `echo_status_list(statuses)`.
+#[derive(Params)]
+struct StatusesArg {
+    statuses: Vec<Option<Status>>,
+}
+
+/// `echo_list(values)`.
+#[derive(Params)]
+struct ValuesArg {
+    values: Vec<Option<String>>,
+}
+
+/// `echo_dict(mapping)`.
+#[derive(Params)]
+struct MappingArg {
+    mapping: OrderedMap<String, Option<i64>>,
+}
+
+/// `echo_nested_list(matrix)`.
+#[derive(Params)]
+struct MatrixArg {
+    matrix: Vec<Option<Vec<Option<i64>>>>,
+}
+
+/// `oversized_unary(target_bytes)`.
+#[derive(Params)]
+struct OversizedArgs {
+    target_bytes: i64,
+}
+
+/// `pack_nested_containers(statuses, points, status_by_name)`.
+#[derive(Params)]
+struct PackArgs {
+    statuses: Vec<Option<Status>>,
+    points: Vec<Option<Point>>,
+    status_by_name: OrderedMap<String, Option<Status>>,
+}
+
+/// `add_floats(a, b)`.
+#[derive(Params)]
+struct AddArgs {
+    a: f64,
+    b: f64,
+}
+
+/// `concatenate(prefix, suffix, separator="-")`.
+#[derive(Params)]
+struct ConcatenateArgs {
+    prefix: String,
+    suffix: String,
+    #[vgi(default = "-")]
+    separator: String,
+}
+
+/// `with_defaults(required, optional_str="default", optional_int=42)`.
+#[derive(Params)]
+struct WithDefaultsArgs {
+    required: i64,
+    #[vgi(default = "default")]
+    optional_str: String,
+    #[vgi(default = 42)]
+    optional_int: i64,
+}
+
+/// The `raise_*` methods' `message`.
+#[derive(Params)]
+struct MessageArg {
+    message: String,
+}
+
+/// `open_counter(initial)`.
+#[derive(Params)]
+pub(super) struct InitialArg {
+    pub(super) initial: i64,
+}
+
+/// `increment_counter(by)`.
+#[derive(Params)]
+pub(super) struct ByArg {
+    pub(super) by: i64,
+}
+
+/// A method that returns its `value` unchanged.
+fn echo<T: ArrowType + 'static>(name: &str) -> MethodDef {
+    MethodDef::builder(name).typed_unary(|p: ValueOf<T>, _: &CallContext| -> RpcResult<T> { Ok(p.value) })
+}
+
+/// Check a dataclass payload against its declared schema.
+fn check(name: &str, bytes: &[u8], schema: &Cached) -> Result<(), RpcError> {
+    decode(name, bytes, &schema.schema).map(drop)
+}
+
+/// A method that validates a dataclass payload named `data` and returns it.
+fn echo_data(name: &'static str, schema: &'static Cached) -> MethodDef {
+    MethodDef::builder(name).typed_unary(move |p: DataOf<Vec<u8>>, _: &CallContext| -> RpcResult<Vec<u8>> {
+        check(name, &p.data, schema)?;
+        Ok(p.data)
+    })
+}
+
+fn logging_echo(name: &str, logs: fn(&str, &CallContext)) -> MethodDef {
+    MethodDef::builder(name).typed_unary(move |p: ValueOf<String>, ctx: &CallContext| -> RpcResult<String> {
+        logs(&p.value, ctx);
+        Ok(p.value)
+    })
 }
 
 fn raising(name: &str, make: fn(&str) -> RpcError) -> MethodDef {
     MethodDef::builder(name)
-        .param("message", DataType::Utf8, false)
-        .returns(DataType::Utf8, false)
-        .unary(move |p, _| Err(make(p.str("message")?)))
+        .typed_unary(move |p: MessageArg, _: &CallContext| -> RpcResult<String> { Err(make(&p.message)) })
 }
 
-fn scalar_i64(value: i64) -> ArrayRef {
-    Arc::new(Int64Array::from(vec![value]))
-}
-
-fn inspect_point(p: &Params<'_>) -> Result<String, RpcError> {
-    let batch = decode("inspect_point", p.bytes("point")?, &POINT.schema)?;
+fn inspect_point(bytes: &[u8]) -> Result<String, RpcError> {
+    let batch = decode("inspect_point", bytes, &POINT.schema)?;
     let x = batch.column(0).as_primitive::<Float64Type>().value(0);
     let y = batch.column(1).as_primitive::<Float64Type>().value(0);
     Ok(format!("Point({}, {})", py_float(x), py_float(y)))
 }
 
-fn pack_nested_containers(p: &Params<'_>) -> Result<Vec<u8>, RpcError> {
-    let statuses_col = p.value("statuses")?;
-    let names = read_statuses(statuses_col.as_list::<i32>().value(0).as_ref())?;
-    let points_col = p.value("points")?;
-    let point_values = points_col.as_list::<i32>().value(0);
-    let by_name_col = p.value("status_by_name")?;
-    read_statuses(by_name_col.as_map().value(0).column(1).as_ref())?;
-
-    let mut unique: Vec<Option<&str>> = Vec::new();
-    for n in names.iter().map(|n| n.as_deref()) {
-        if !unique.contains(&n) {
-            unique.push(n);
+fn pack_nested_containers(p: PackArgs) -> Result<Vec<u8>, RpcError> {
+    let mut frozen: Vec<Option<Status>> = Vec::new();
+    for s in &p.statuses {
+        if !frozen.contains(s) {
+            frozen.push(*s);
         }
     }
-    let first_point = if point_values.is_empty() || point_values.is_null(0) {
-        None
-    } else {
-        let s = point_values.as_struct();
-        Some((s.column(0).as_primitive::<Float64Type>().value(0), s.column(1).as_primitive::<Float64Type>().value(0)))
+    let tagged = vgi_rpc::typed::Value::<Option<i64>>::to_batch(vec![
+        vgi_rpc::typed::Value(Some(1)),
+        vgi_rpc::typed::Value(Some(2)),
+    ])?;
+    let tagged_bytes = encode(&tagged, &EncodedSchema::new(tagged.schema()))?;
+    let row = NestedContainers {
+        tagged_status: p.statuses.first().copied().flatten(),
+        tagged_point: p.points.first().copied().flatten(),
+        statuses: p.statuses,
+        points: p.points,
+        status_by_name: p.status_by_name,
+        frozen_statuses: frozen,
+        tagged_batch: Some(tagged_bytes),
     };
-    let tagged_schema = Arc::new(Schema::new(vec![Field::new("value", DataType::Int64, true)]));
-    let tagged = RecordBatch::try_new(tagged_schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2]))])?;
-    let tagged_bytes = encode(&tagged, &EncodedSchema::new(tagged_schema))?;
-    let columns: Vec<ArrayRef> = vec![
-        statuses_col,
-        points_col,
-        by_name_col,
-        super::arrays::list(enum_type(), &[unique.len()], statuses(&unique)?),
-        statuses(&[names.first().and_then(|n| n.as_deref())])?,
-        points(&[first_point]),
-        Arc::new(BinaryArray::from_iter_values([tagged_bytes])),
-    ];
-    let batch = RecordBatch::try_new(NESTED_CONTAINERS.schema.clone(), columns)?;
+    let batch = NestedContainers::to_batch(vec![row])?;
     encode(&batch, &NESTED_CONTAINERS.encoded)
 }
 
 /// Every unary method.
 pub fn methods() -> Vec<MethodDef> {
     let mut m = vec![
-        echo("echo_string", "value", DataType::Utf8, false),
-        echo("echo_bytes", "data", DataType::Binary, false),
-        echo("echo_int", "value", DataType::Int64, false),
-        echo("echo_float", "value", DataType::Float64, false),
-        echo("echo_bool", "value", DataType::Boolean, false),
-        MethodDef::builder("oversized_unary")
-            .param("target_bytes", DataType::Int64, false)
-            .returns(DataType::Binary, false)
-            .unary(|p, _| {
-                let n = p.i64("target_bytes")?;
-                if n < 0 {
-                    return Err(RpcError::value_error("target_bytes must be non-negative"));
-                }
-                Ok(Some(binary_value(&vec![0u8; n as usize])))
-            }),
+        echo::<String>("echo_string"),
+        MethodDef::builder("echo_bytes")
+            .typed_unary(|p: DataOf<Vec<u8>>, _: &CallContext| -> RpcResult<Vec<u8>> { Ok(p.data) }),
+        echo::<i64>("echo_int"),
+        echo::<f64>("echo_float"),
+        echo::<bool>("echo_bool"),
+        MethodDef::builder("oversized_unary").typed_unary(|p: OversizedArgs, _: &CallContext| -> RpcResult<Vec<u8>> {
+            let n = usize::try_from(p.target_bytes)
+                .map_err(|_| RpcError::value_error("target_bytes must be non-negative"))?;
+            Ok(vec![0u8; n])
+        }),
         super::published::published_string(),
-        MethodDef::builder("void_noop").unary(|_, _| Ok(None)),
-        MethodDef::builder("void_with_param").param("value", DataType::Int64, false).unary(|_, _| Ok(None)),
-        MethodDef::builder("echo_enum").param("status", enum_type(), false).returns(enum_type(), false).unary(
-            |p, _| {
-                let col = p.value("status")?;
-                read_statuses(col.as_ref())?;
-                Ok(Some(col))
+        MethodDef::builder("void_noop").typed_unary(|(): (), _: &CallContext| -> RpcResult<()> { Ok(()) }),
+        MethodDef::builder("void_with_param")
+            .typed_unary(|_: ValueOf<i64>, _: &CallContext| -> RpcResult<()> { Ok(()) }),
+        MethodDef::builder("echo_enum")
+            .typed_unary(|p: StatusArg, _: &CallContext| -> RpcResult<Status> { Ok(p.status) }),
+        MethodDef::builder("echo_list")
+            .typed_unary(|p: ValuesArg, _: &CallContext| -> RpcResult<Vec<Option<String>>> { Ok(p.values) }),
+        MethodDef::builder("echo_dict").typed_unary(
+            |p: MappingArg, _: &CallContext| -> RpcResult<OrderedMap<String, Option<i64>>> { Ok(p.mapping) },
+        ),
+        MethodDef::builder("echo_nested_list")
+            .typed_unary(|p: MatrixArg, _: &CallContext| -> RpcResult<Vec<Option<Vec<Option<i64>>>>> { Ok(p.matrix) }),
+        echo::<Option<String>>("echo_optional_string"),
+        echo::<Option<i64>>("echo_optional_int"),
+        MethodDef::builder("echo_optional_point").typed_unary(
+            |p: PointOf<Option<Vec<u8>>>, _: &CallContext| -> RpcResult<Option<Vec<u8>>> {
+                if let Some(bytes) = &p.point {
+                    check("echo_optional_point", bytes, &POINT)?;
+                }
+                Ok(p.point)
             },
         ),
-        echo("echo_list", "values", list_of(DataType::Utf8), false),
-        MethodDef::builder("echo_dict")
-            .param("mapping", map_of(DataType::Utf8, DataType::Int64), false)
-            .returns(map_of(DataType::Utf8, DataType::Int64), false)
-            .unary(|p, _| Ok(Some(p.value("mapping")?))),
-        echo("echo_nested_list", "matrix", list_of(list_of(DataType::Int64)), false),
-        echo("echo_optional_string", "value", DataType::Utf8, true),
-        echo("echo_optional_int", "value", DataType::Int64, true),
-        echo_dataclass("echo_optional_point", "point", &POINT, true),
-        echo("echo_annotated_optional_int", "value", DataType::Int32, true),
-        echo("echo_outer_optional_non_null", "value", DataType::Int32, false),
-        echo_dataclass("echo_point", "point", &POINT, false),
-        echo_dataclass("echo_all_types", "data", &ALL_TYPES, false),
-        echo_dataclass("echo_bounding_box", "box", &BOUNDING_BOX, false),
+        echo::<Option<i32>>("echo_annotated_optional_int"),
+        echo::<i32>("echo_outer_optional_non_null"),
+        MethodDef::builder("echo_point").typed_unary(|p: PointOf<Vec<u8>>, _: &CallContext| -> RpcResult<Vec<u8>> {
+            check("echo_point", &p.point, &POINT)?;
+            Ok(p.point)
+        }),
+        echo_data("echo_all_types", &ALL_TYPES),
+        MethodDef::builder("echo_bounding_box").typed_unary(|p: BoxArg, _: &CallContext| -> RpcResult<Vec<u8>> {
+            check("echo_bounding_box", &p.payload, &BOUNDING_BOX)?;
+            Ok(p.payload)
+        }),
         MethodDef::builder("inspect_point")
-            .param("point", DataType::Binary, false)
-            .returns(DataType::Utf8, false)
-            .unary(|p, _| Ok(string(inspect_point(p)?))),
-        echo("echo_int32", "value", DataType::Int32, false),
-        echo("echo_float32", "value", DataType::Float32, false),
-        echo("echo_int8", "value", DataType::Int8, false),
-        echo("echo_int16", "value", DataType::Int16, false),
-        echo("echo_uint8", "value", DataType::UInt8, false),
-        echo("echo_uint16", "value", DataType::UInt16, false),
-        echo("echo_uint32", "value", DataType::UInt32, false),
-        echo("echo_uint64", "value", DataType::UInt64, false),
-        echo("echo_date", "value", DataType::Date32, false),
-        echo("echo_timestamp", "value", ts_us(), false),
-        echo("echo_timestamp_utc", "value", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
-        echo("echo_time", "value", DataType::Time64(TimeUnit::Microsecond), false),
-        echo("echo_duration", "value", DataType::Duration(TimeUnit::Microsecond), false),
-        echo("echo_decimal", "value", decimal(), false),
-        echo("echo_large_string", "value", DataType::LargeUtf8, false),
-        echo("echo_large_binary", "value", DataType::LargeBinary, false),
-        echo("echo_fixed_binary", "value", DataType::FixedSizeBinary(8), false),
-        echo_dataclass("echo_wide_types", "data", &WIDE_TYPES, false),
-        echo_dataclass("echo_container_wide_types", "data", &CONTAINER_WIDE_TYPES, false),
-        echo_dataclass("echo_embedded_arrow", "data", &EMBEDDED_ARROW, false),
-        echo_dataclass("echo_deep_nested", "data", &DEEP_NESTED, false),
+            .typed_unary(|p: PointOf<Vec<u8>>, _: &CallContext| -> RpcResult<String> { inspect_point(&p.point) }),
+        echo::<i32>("echo_int32"),
+        echo::<f32>("echo_float32"),
+        echo::<i8>("echo_int8"),
+        echo::<i16>("echo_int16"),
+        echo::<u8>("echo_uint8"),
+        echo::<u16>("echo_uint16"),
+        echo::<u32>("echo_uint32"),
+        echo::<u64>("echo_uint64"),
+        echo::<Date32>("echo_date"),
+        echo::<TimestampMicros>("echo_timestamp"),
+        echo::<SystemTime>("echo_timestamp_utc"),
+        echo::<Time64Micros>("echo_time"),
+        echo::<DurationMicros>("echo_duration"),
+        echo::<Decimal128<20, 4>>("echo_decimal"),
+        echo::<LargeString>("echo_large_string"),
+        echo::<LargeBinary>("echo_large_binary"),
+        echo::<FixedBinary<8>>("echo_fixed_binary"),
+        echo_data("echo_wide_types", &WIDE_TYPES),
+        echo_data("echo_container_wide_types", &CONTAINER_WIDE_TYPES),
+        echo_data("echo_embedded_arrow", &EMBEDDED_ARROW),
+        echo_data("echo_deep_nested", &DEEP_NESTED),
         MethodDef::builder("pack_nested_containers")
-            .param("statuses", list_of(enum_type()), false)
-            .param("points", list_of(point_struct()), false)
-            .param("status_by_name", map_of(DataType::Utf8, enum_type()), false)
-            .returns(DataType::Binary, false)
-            .unary(|p, _| Ok(Some(binary_value(&pack_nested_containers(p)?)))),
+            .typed_unary(|p: PackArgs, _: &CallContext| -> RpcResult<Vec<u8>> { pack_nested_containers(p) }),
         MethodDef::builder("echo_status_list")
-            .param("statuses", list_of(enum_type()), false)
-            .returns(list_of(enum_type()), false)
-            .unary(|p, _| {
-                let col = p.value("statuses")?;
-                read_statuses(col.as_list::<i32>().value(0).as_ref())?;
-                Ok(Some(col))
-            }),
-        echo("echo_dict_encoded_string", "value", enum_type(), false),
-        MethodDef::builder("add_floats")
-            .param("a", DataType::Float64, false)
-            .param("b", DataType::Float64, false)
-            .returns(DataType::Float64, false)
-            .unary(|p, _| Ok(Some(Arc::new(Float64Array::from(vec![p.f64("a")? + p.f64("b")?])) as ArrayRef))),
-        MethodDef::builder("concatenate")
-            .param("prefix", DataType::Utf8, false)
-            .param("suffix", DataType::Utf8, false)
-            .param_default("separator", DataType::Utf8, false, "-")
-            .returns(DataType::Utf8, false)
-            .unary(|p, _| Ok(string(format!("{}{}{}", p.str("prefix")?, p.str("separator")?, p.str("suffix")?)))),
-        MethodDef::builder("with_defaults")
-            .param("required", DataType::Int64, false)
-            .param_default("optional_str", DataType::Utf8, false, "default")
-            .param_default("optional_int", DataType::Int64, false, 42)
-            .returns(DataType::Utf8, false)
-            .unary(|p, _| {
-                Ok(string(format!(
-                    "required={}, optional_str={}, optional_int={}",
-                    p.i64("required")?,
-                    p.str("optional_str")?,
-                    p.i64("optional_int")?
-                )))
-            }),
+            .typed_unary(|p: StatusesArg, _: &CallContext| -> RpcResult<Vec<Option<Status>>> { Ok(p.statuses) }),
+        echo::<DictionaryString>("echo_dict_encoded_string"),
+        MethodDef::builder("add_floats").typed_unary(|p: AddArgs, _: &CallContext| -> RpcResult<f64> { Ok(p.a + p.b) }),
+        MethodDef::builder("concatenate").typed_unary(|p: ConcatenateArgs, _: &CallContext| -> RpcResult<String> {
+            Ok(format!("{}{}{}", p.prefix, p.separator, p.suffix))
+        }),
+        MethodDef::builder("with_defaults").typed_unary(|p: WithDefaultsArgs, _: &CallContext| -> RpcResult<String> {
+            Ok(format!("required={}, optional_str={}, optional_int={}", p.required, p.optional_str, p.optional_int))
+        }),
         raising("raise_value_error", |m| RpcError::value_error(m)),
         raising("raise_runtime_error", |m| RpcError::runtime_error(m)),
         raising("raise_type_error", |m| RpcError::type_error(m)),
@@ -232,32 +302,51 @@ pub fn methods() -> Vec<MethodDef> {
                 ctx.client_log(level, format!("{}: {v}", level.as_str().to_lowercase()));
             }
         }),
-        MethodDef::builder("cancel_probe_counters").returns(list_of(DataType::Int64), false).unary(|_, _| {
-            let (produce, exchange, on_cancel) = cancel_probe::snapshot()?;
-            let values = Int64Array::from(vec![produce, exchange, on_cancel]);
-            Ok(Some(Arc::new(ListArray::new(
-                Arc::new(Field::new("item", DataType::Int64, true)),
-                OffsetBuffer::from_lengths([3]),
-                Arc::new(values),
-                None,
-            )) as ArrayRef))
-        }),
-        MethodDef::builder("reset_cancel_probe").unary(|_, _| {
-            cancel_probe::reset()?;
-            Ok(None)
-        }),
-        MethodDef::builder("open_counter")
-            .param("initial", DataType::Int64, false)
-            .returns(DataType::Int64, false)
-            .unary(|p, ctx| Ok(Some(scalar_i64(super::sticky::open_counter(p, ctx)?)))),
-        MethodDef::builder("increment_counter")
-            .param("by", DataType::Int64, false)
-            .returns(DataType::Int64, false)
-            .unary(|p, ctx| Ok(Some(scalar_i64(super::sticky::increment_counter(p, ctx)?)))),
+        MethodDef::builder("cancel_probe_counters").typed_unary(
+            |(): (), _: &CallContext| -> RpcResult<Vec<Option<i64>>> {
+                let (produce, exchange, on_cancel) = cancel_probe::snapshot()?;
+                Ok(vec![Some(produce), Some(exchange), Some(on_cancel)])
+            },
+        ),
+        MethodDef::builder("reset_cancel_probe").typed_unary(|(): (), _: &CallContext| cancel_probe::reset()),
+        MethodDef::builder("open_counter").typed_unary(super::sticky::open_counter),
+        MethodDef::builder("increment_counter").typed_unary(super::sticky::increment_counter),
         MethodDef::builder("close_counter")
-            .returns(DataType::Int64, false)
-            .unary(|_, ctx| Ok(Some(scalar_i64(super::sticky::close_counter(ctx)?)))),
+            .typed_unary(|(): (), ctx: &CallContext| -> RpcResult<i64> { super::sticky::close_counter(ctx) }),
     ];
     m.shrink_to_fit();
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use vgi_rpc::typed::MethodParams;
+
+    use super::*;
+
+    #[test]
+    fn generic_parameter_lists_keep_one_schema_per_type() {
+        assert_eq!(ValueOf::<i64>::schema().field(0).data_type(), &arrow_schema::DataType::Int64);
+        assert_eq!(ValueOf::<Option<String>>::schema().field(0).data_type(), &arrow_schema::DataType::Utf8);
+        assert!(ValueOf::<Option<String>>::schema().field(0).is_nullable());
+        assert_eq!(BoxArg::schema().field(0).name(), "box");
+        assert_eq!(ConcatenateArgs::defaults(), vec![("separator".to_owned(), serde_json::Value::from("-"))]);
+        assert!(WithDefaultsArgs::docs().is_empty());
+    }
+
+    #[test]
+    fn pack_nested_containers_keeps_first_seen_order() {
+        let args = PackArgs {
+            statuses: vec![Some(Status::Active), Some(Status::Pending), Some(Status::Active)],
+            points: vec![Some(Point { x: 1.0, y: 2.0 })],
+            status_by_name: OrderedMap(vec![("b".into(), Some(Status::Closed)), ("a".into(), None)]),
+        };
+        let bytes = pack_nested_containers(args).unwrap();
+        let batch = decode("pack_nested_containers", &bytes, &NESTED_CONTAINERS.schema).unwrap();
+        let row = NestedContainers::from_batch(&batch).unwrap().remove(0);
+        assert_eq!(row.frozen_statuses, vec![Some(Status::Active), Some(Status::Pending)]);
+        assert_eq!(row.tagged_status, Some(Status::Active));
+        assert_eq!(row.tagged_point, Some(Point { x: 1.0, y: 2.0 }));
+        assert_eq!(row.status_by_name.0[0].0, "b");
+    }
 }

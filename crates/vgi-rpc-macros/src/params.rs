@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Expr, Fields, Ident, Type};
+use syn::{Data, DeriveInput, Expr, Fields, Generics, Ident, Type};
 
 use crate::attrs;
 
@@ -15,14 +15,8 @@ pub(crate) struct ParamSpec {
     pub(crate) doc: String,
 }
 
-/// Named fields of a non-generic struct, or an error pointing at `input`.
+/// Named fields of a struct, or an error pointing at `input`.
 pub(crate) fn named_fields<'a>(input: &'a DeriveInput, derive: &str) -> syn::Result<&'a syn::FieldsNamed> {
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &input.generics,
-            format!("#[derive({derive})] does not support generic structs"),
-        ));
-    }
     match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => Ok(named),
@@ -57,13 +51,47 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
             })
         })
         .collect::<syn::Result<Vec<_>>>()?;
-    Ok(params_impl(&krate, &input.ident, &specs))
+    Ok(params_impl(&krate, &input.ident, &input.generics, &specs))
+}
+
+/// The generics of an impl for a possibly generic type: every field type
+/// must be an `ArrowType` (added only for generic types, so a field of a
+/// non-Arrow type is reported at the field, not at a where-clause).
+pub(crate) fn arrow_bounds<'a>(
+    krate: &TokenStream,
+    generics: &Generics,
+    field_types: impl IntoIterator<Item = &'a Type>,
+) -> Generics {
+    let mut generics = generics.clone();
+    if !generics.params.is_empty() {
+        let clause = generics.make_where_clause();
+        for ty in field_types {
+            clause.predicates.push(syn::parse_quote!(#ty: #krate::typed::ArrowType));
+        }
+    }
+    generics
+}
+
+/// The body of a `schema()` whose schema `build` makes: built once for a
+/// plain type; rebuilt per call for a generic one (a `static` in a generic
+/// function is shared by every instantiation).
+pub(crate) fn cached_schema(p: &TokenStream, generic: bool, build: TokenStream) -> TokenStream {
+    if generic {
+        quote!(#build)
+    } else {
+        quote! {
+            static SCHEMA: #p::OnceLock<#p::SchemaRef> = #p::OnceLock::new();
+            SCHEMA.get_or_init(|| #build).clone()
+        }
+    }
 }
 
 /// `impl MethodParams for #ident` over `specs`.
-pub(crate) fn params_impl(krate: &TokenStream, ident: &Ident, specs: &[ParamSpec]) -> TokenStream {
+pub(crate) fn params_impl(krate: &TokenStream, ident: &Ident, generics: &Generics, specs: &[ParamSpec]) -> TokenStream {
     let t = quote!(#krate::typed);
     let p = quote!(#krate::typed::__private);
+    let bounded = arrow_bounds(krate, generics, specs.iter().map(|s| &s.ty));
+    let (impl_generics, ty_generics, where_clause) = bounded.split_for_impl();
     let fields = specs.iter().map(|s| {
         let (name, ty) = (&s.name, &s.ty);
         quote!(#t::field::<#ty>(#name))
@@ -87,11 +115,15 @@ pub(crate) fn params_impl(krate: &TokenStream, ident: &Ident, specs: &[ParamSpec
         let (field, ty) = (&s.ident, &s.ty);
         quote!(<#ty as #t::ArrowType>::into_array(::std::vec![self.#field])?)
     });
+    let schema = cached_schema(
+        &p,
+        !generics.params.is_empty(),
+        quote!({ let fields: ::std::vec::Vec<#p::Field> = ::std::vec![#(#fields),*]; #p::Arc::new(#p::Schema::new(fields)) }),
+    );
     quote! {
-        impl #t::MethodParams for #ident {
+        impl #impl_generics #t::MethodParams for #ident #ty_generics #where_clause {
             fn schema() -> #p::SchemaRef {
-                static SCHEMA: #p::OnceLock<#p::SchemaRef> = #p::OnceLock::new();
-                SCHEMA.get_or_init(|| { let fields: ::std::vec::Vec<#p::Field> = ::std::vec![#(#fields),*]; #p::Arc::new(#p::Schema::new(fields)) }).clone()
+                #schema
             }
             fn defaults() -> ::std::vec::Vec<(::std::string::String, #p::serde_json::Value)> {
                 ::std::vec![#(#defaults),*]

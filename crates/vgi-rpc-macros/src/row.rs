@@ -5,7 +5,7 @@ use quote::{format_ident, quote};
 use syn::DeriveInput;
 
 use crate::attrs;
-use crate::params::named_fields;
+use crate::params::{arrow_bounds, cached_schema, named_fields};
 
 pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     let krate = attrs::krate(attrs::parse(&input.attrs)?.krate);
@@ -24,14 +24,20 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     }
     let columns: Vec<_> = (0..idents.len()).map(|i| format_ident!("__column_{}", i)).collect();
     let indices = 0..idents.len();
+    let bounded = arrow_bounds(&krate, &input.generics, &types);
+    let (impl_generics, ty_generics, where_clause) = bounded.split_for_impl();
+    let schema = cached_schema(
+        &p,
+        !input.generics.params.is_empty(),
+        quote!(#p::Arc::new(#p::Schema::new(<Self as #t::Row>::fields()))),
+    );
     Ok(quote! {
-        impl #t::Row for #ident {
+        impl #impl_generics #t::Row for #ident #ty_generics #where_clause {
             fn fields() -> #p::Fields {
                 let fields: ::std::vec::Vec<#p::Field> = ::std::vec![#(#t::field::<#types>(#names)),*]; #p::Fields::from(fields)
             }
             fn schema() -> #p::SchemaRef {
-                static SCHEMA: #p::OnceLock<#p::SchemaRef> = #p::OnceLock::new();
-                SCHEMA.get_or_init(|| #p::Arc::new(#p::Schema::new(<Self as #t::Row>::fields()))).clone()
+                #schema
             }
             fn into_columns(rows: ::std::vec::Vec<Self>) -> ::std::result::Result<::std::vec::Vec<#p::ArrayRef>, #p::RpcError> {
                 #(let mut #columns: ::std::vec::Vec<#types> = ::std::vec::Vec::with_capacity(rows.len());)*
@@ -46,7 +52,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         }
 
-        impl #t::ArrowType for #ident {
+        impl #impl_generics #t::ArrowType for #ident #ty_generics #where_clause {
             fn data_type() -> #p::DataType {
                 #p::DataType::Struct(<Self as #t::Row>::fields())
             }

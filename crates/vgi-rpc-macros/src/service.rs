@@ -216,7 +216,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemTrait) -> syn::Result<Toke
                         doc: spec.doc.clone(),
                     })
                     .collect();
-                let imp = params_impl(&krate, s, &specs);
+                let imp = params_impl(&krate, s, &syn::Generics::default(), &specs);
                 structs.push(quote! {
                     #[doc(hidden)]
                     #[allow(non_camel_case_types)]

@@ -116,7 +116,7 @@ pub use vgi_rpc_wire as wire;
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
-pub use vgi_rpc_macros::{service, Params, Row};
+pub use vgi_rpc_macros::{service, Enum, Params, Row};
 
 #[cfg(feature = "stdio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stdio")))]

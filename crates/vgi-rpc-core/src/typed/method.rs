@@ -122,11 +122,45 @@ impl MethodBuilder {
         F: Fn(P, &CallContext) -> Result<S, RpcError> + Send + Sync + 'static,
     {
         let schema = Arc::new(EncodedSchema::new(S::Row::schema()));
-        self.params_of::<P>()
-            .state_decoder(|bytes| Ok(StreamState::Producer(Box::new(ProducerAdapter(decode_state::<S>(bytes)?)))))
-            .producer(move |p, ctx| {
-                Ok(StreamResult::producer(schema.clone(), ProducerAdapter(f(P::from_params(p)?, ctx)?)))
-            })
+        self.params_of::<P>().producer_decoder::<S>().producer(move |p, ctx| {
+            Ok(StreamResult::producer(schema.clone(), ProducerAdapter(f(P::from_params(p)?, ctx)?)))
+        })
+    }
+
+    /// Finish as a typed producer stream that opens with a header: `f`
+    /// returns the header (one row of `H`, declared as the method's header
+    /// schema) and the state.
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use vgi_rpc_core::typed::{Producer, Rows, Value};
+    /// use vgi_rpc_core::{CallContext, MethodDef, RpcError};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Done;
+    /// impl Producer for Done {
+    ///     type Row = Value<i64>;
+    ///     fn produce(&mut self, out: &mut Rows<'_, Value<i64>>, _: &CallContext) -> Result<(), RpcError> {
+    ///         out.finish()
+    ///     }
+    /// }
+    ///
+    /// let method = MethodDef::builder("with_total")
+    ///     .typed_producer_with_header(|(): (), _: &CallContext| Ok((Value(0i64), Done)));
+    /// assert_eq!(method.header_schema().unwrap().schema().field(0).name(), "value");
+    /// ```
+    pub fn typed_producer_with_header<P, H, S, F>(self, f: F) -> MethodDef
+    where
+        P: MethodParams,
+        H: Row,
+        S: Producer,
+        F: Fn(P, &CallContext) -> Result<(H, S), RpcError> + Send + Sync + 'static,
+    {
+        let schema = Arc::new(EncodedSchema::new(S::Row::schema()));
+        self.params_of::<P>().header(H::schema()).producer_decoder::<S>().producer(move |p, ctx| {
+            let (header, state) = f(P::from_params(p)?, ctx)?;
+            Ok(StreamResult::producer(schema.clone(), ProducerAdapter(state)).with_header(H::to_batch(vec![header])?))
+        })
     }
 
     /// Finish as a typed exchange stream: input rows `S::Input`, output rows
@@ -138,16 +172,42 @@ impl MethodBuilder {
         F: Fn(P, &CallContext) -> Result<S, RpcError> + Send + Sync + 'static,
     {
         let schema = Arc::new(EncodedSchema::new(S::Output::schema()));
-        self.params_of::<P>()
-            .state_decoder(|bytes| {
-                Ok(StreamState::Exchange {
-                    input_schema: S::Input::schema(),
-                    state: Box::new(ExchangeAdapter(decode_state::<S>(bytes)?)),
-                })
+        self.params_of::<P>().exchange_decoder::<S>().exchange(move |p, ctx| {
+            let state = ExchangeAdapter(f(P::from_params(p)?, ctx)?);
+            Ok(StreamResult::exchange(schema.clone(), S::Input::schema(), state))
+        })
+    }
+
+    /// Finish as a typed exchange stream that opens with a header (one row
+    /// of `H`, declared as the method's header schema), as
+    /// [`MethodBuilder::typed_producer_with_header`].
+    pub fn typed_exchange_with_header<P, H, S, F>(self, f: F) -> MethodDef
+    where
+        P: MethodParams,
+        H: Row,
+        S: Exchange,
+        F: Fn(P, &CallContext) -> Result<(H, S), RpcError> + Send + Sync + 'static,
+    {
+        let schema = Arc::new(EncodedSchema::new(S::Output::schema()));
+        self.params_of::<P>().header(H::schema()).exchange_decoder::<S>().exchange(move |p, ctx| {
+            let (header, state) = f(P::from_params(p)?, ctx)?;
+            Ok(StreamResult::exchange(schema.clone(), S::Input::schema(), ExchangeAdapter(state))
+                .with_header(H::to_batch(vec![header])?))
+        })
+    }
+
+    /// The serde state codec of producer `S`.
+    fn producer_decoder<S: Producer>(self) -> Self {
+        self.state_decoder(|bytes| Ok(StreamState::Producer(Box::new(ProducerAdapter(decode_state::<S>(bytes)?)))))
+    }
+
+    /// The serde state codec of exchange `S`.
+    fn exchange_decoder<S: Exchange>(self) -> Self {
+        self.state_decoder(|bytes| {
+            Ok(StreamState::Exchange {
+                input_schema: S::Input::schema(),
+                state: Box::new(ExchangeAdapter(decode_state::<S>(bytes)?)),
             })
-            .exchange(move |p, ctx| {
-                let state = ExchangeAdapter(f(P::from_params(p)?, ctx)?);
-                Ok(StreamResult::exchange(schema.clone(), S::Input::schema(), state))
-            })
+        })
     }
 }

@@ -3,8 +3,11 @@
 //! stays for workers whose schemas are chosen at run time).
 //!
 //! * [`ArrowType`]: one Rust type ↔ one Arrow column (integers, floats,
-//!   `bool`, `String`, `Vec<u8>`, dates, timestamps, durations, decimals,
-//!   `Option<T>`, `Vec<T>`, maps, structs).
+//!   `bool`, `String`, `Vec<u8>`, their large and fixed-size layouts, dates,
+//!   timestamps, times of day, durations, decimals, `Option<T>`, `Vec<T>`,
+//!   maps (sorted, hashed or in wire order), structs, enums).
+//! * [`Enum`]: an enum of unit variants as a `dictionary<int16, utf8>`
+//!   ([`DictionaryString`]: any string so declared).
 //! * [`Row`]: a struct is one row; `Vec<Row>` ↔ `RecordBatch`.
 //! * [`MethodParams`]: a struct is a method's parameter list.
 //! * [`Producer`] / [`Exchange`]: stream states emitting typed rows,
@@ -29,6 +32,7 @@
 
 mod arrow_type;
 mod client;
+mod enumeration;
 mod method;
 pub(crate) mod nested;
 mod params;
@@ -42,11 +46,17 @@ pub use arrow_type::{field, ArrowType};
 pub use client::{
     call_unary, open_exchange, open_producer, ExchangeStream, ProducerStream, RpcClient, TypedExchange, TypedProducer,
 };
+pub use enumeration::{enum_data_type, enum_from_array, enum_into_array, DictionaryString, Enum};
 pub use method::UnaryReturn;
+pub use nested::OrderedMap;
 pub use params::{param, param_or, params_batch, MethodParams};
 pub use row::{next_value, read_column, struct_from_array, struct_into_array, Row, Value};
 pub use state::{Exchange, Input, Producer, Rows};
-pub use temporal::{Date32, Date64, Decimal128, TimestampMicros, TimestampMillis, TimestampNanos, TimestampSeconds};
+pub use string::{FixedBinary, LargeBinary, LargeString};
+pub use temporal::{
+    Date32, Date64, Decimal128, DurationMicros, DurationMillis, DurationNanos, DurationSeconds, Time32Millis,
+    Time32Seconds, Time64Micros, Time64Nanos, TimestampMicros, TimestampMillis, TimestampNanos, TimestampSeconds,
+};
 
 /// `Result` with the error a handler returns.
 pub type RpcResult<T> = Result<T, crate::RpcError>;

@@ -1,5 +1,6 @@
 //! `Option<T>` (a nullable column), `Vec<T>` (a list) and maps
-//! (`BTreeMap` / `HashMap` as an Arrow map of `key` / `value` entries).
+//! (`BTreeMap` / `HashMap` / [`OrderedMap`] as an Arrow map of `key` /
+//! `value` entries).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
@@ -146,6 +147,46 @@ impl<K: ArrowType + Eq + Hash, V: ArrowType, S: std::hash::BuildHasher + Default
     }
 }
 
+/// A map that keeps its entries in wire order (a `BTreeMap` sorts them, a
+/// `HashMap` scrambles them): what a Python `dict` is, so echoing one
+/// returns its keys in the order they came.
+///
+/// ```
+/// use vgi_rpc_core::typed::{ArrowType, OrderedMap};
+///
+/// let map = OrderedMap(vec![("b".to_owned(), 1i64), ("a".to_owned(), 2)]);
+/// let column = OrderedMap::into_array(vec![map.clone()]).unwrap();
+/// assert_eq!(OrderedMap::<String, i64>::from_array(column.as_ref()).unwrap(), vec![map]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub struct OrderedMap<K, V>(pub Vec<(K, V)>);
+
+impl<K, V> FromIterator<(K, V)> for OrderedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        OrderedMap(iter.into_iter().collect())
+    }
+}
+
+impl<K, V> IntoIterator for OrderedMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<K: ArrowType, V: ArrowType> ArrowType for OrderedMap<K, V> {
+    fn data_type() -> DataType {
+        DataType::Map(entries::<K, V>(), false)
+    }
+    fn into_array_opt(values: Vec<Option<Self>>) -> Result<ArrayRef, RpcError> {
+        map_into_array(values, |m: &OrderedMap<K, V>| m.0.len())
+    }
+    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, RpcError> {
+        map_from_array(array, &Self::data_type())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +210,11 @@ mod tests {
         let array = <BTreeMap<String, i32>>::into_array(maps.clone()).unwrap();
         assert_eq!(array.data_type(), &<BTreeMap<String, i32>>::data_type());
         assert_eq!(<BTreeMap<String, i32>>::from_array(array.as_ref()).unwrap(), maps);
+
+        let ordered = vec![Some(OrderedMap(vec![("z".to_owned(), None), ("a".to_owned(), Some(1i64))])), None];
+        let array = <OrderedMap<String, Option<i64>>>::into_array_opt(ordered.clone()).unwrap();
+        assert_eq!(array.data_type(), &<BTreeMap<String, Option<i64>>>::data_type());
+        assert_eq!(<OrderedMap<String, Option<i64>>>::from_array_opt(array.as_ref()).unwrap(), ordered);
 
         let hashed: Vec<HashMap<i64, Option<bool>>> = vec![HashMap::from([(1, Some(true)), (2, None)])];
         let array = <HashMap<i64, Option<bool>>>::into_array(hashed.clone()).unwrap();

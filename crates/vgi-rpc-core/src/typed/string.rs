@@ -1,10 +1,14 @@
 //! `String` as `utf8` and byte buffers (`Vec<u8>`) as `binary`; the other
-//! string and binary layouts (large, view, fixed-size) are read too.
+//! string and binary layouts (large, view, fixed-size) are read too, and
+//! written by the wrappers [`LargeString`], [`LargeBinary`] and
+//! [`FixedBinary`] when a column must be declared with one of them.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, BinaryArray, StringArray};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, FixedSizeBinaryArray, LargeBinaryArray, LargeStringArray, StringArray,
+};
 use arrow_schema::DataType;
 
 use super::arrow_type::{mismatch, ArrowType};
@@ -65,6 +69,97 @@ pub(crate) fn binary_from_array(array: &dyn Array) -> Result<Vec<Option<Vec<u8>>
     })
 }
 
+/// A string declared as `large_utf8` (64-bit offsets).
+///
+/// ```
+/// use arrow_schema::DataType;
+/// use vgi_rpc_core::typed::{ArrowType, LargeString};
+///
+/// let column = LargeString::into_array(vec![LargeString("x".into())]).unwrap();
+/// assert_eq!(column.data_type(), &DataType::LargeUtf8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub struct LargeString(pub String);
+
+impl ArrowType for LargeString {
+    fn data_type() -> DataType {
+        DataType::LargeUtf8
+    }
+    fn into_array_opt(values: Vec<Option<Self>>) -> Result<ArrayRef, RpcError> {
+        Ok(Arc::new(LargeStringArray::from(values.into_iter().map(|v| v.map(|v| v.0)).collect::<Vec<_>>())))
+    }
+    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, RpcError> {
+        Ok(String::from_array_opt(array)?.into_iter().map(|v| v.map(LargeString)).collect())
+    }
+}
+
+/// Bytes declared as `large_binary` (64-bit offsets).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub struct LargeBinary(pub Vec<u8>);
+
+impl ArrowType for LargeBinary {
+    fn data_type() -> DataType {
+        DataType::LargeBinary
+    }
+    fn into_array_opt(values: Vec<Option<Self>>) -> Result<ArrayRef, RpcError> {
+        Ok(Arc::new(LargeBinaryArray::from_iter(values.into_iter().map(|v| v.map(|v| v.0)))))
+    }
+    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, RpcError> {
+        Ok(binary_from_array(array)?.into_iter().map(|v| v.map(LargeBinary)).collect())
+    }
+}
+
+/// Exactly `N` bytes, declared as `fixed_size_binary(N)`.
+///
+/// ```
+/// use arrow_schema::DataType;
+/// use vgi_rpc_core::typed::{ArrowType, FixedBinary};
+///
+/// let column = FixedBinary::<2>::into_array(vec![FixedBinary([1, 2])]).unwrap();
+/// assert_eq!(column.data_type(), &DataType::FixedSizeBinary(2));
+/// assert_eq!(FixedBinary::<2>::from_array(column.as_ref()).unwrap(), vec![FixedBinary([1, 2])]);
+/// assert!(FixedBinary::<3>::from_array(column.as_ref()).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FixedBinary<const N: usize>(pub [u8; N]);
+
+impl<const N: usize> FixedBinary<N> {
+    fn width() -> Result<i32, RpcError> {
+        i32::try_from(N).map_err(|_| RpcError::type_error(format!("fixed_size_binary({N}) is too wide")))
+    }
+}
+
+impl<const N: usize> ArrowType for FixedBinary<N> {
+    fn data_type() -> DataType {
+        DataType::FixedSizeBinary(i32::try_from(N).unwrap_or(i32::MAX))
+    }
+    fn into_array_opt(values: Vec<Option<Self>>) -> Result<ArrayRef, RpcError> {
+        let width = Self::width()?;
+        let array =
+            FixedSizeBinaryArray::try_from_sparse_iter_with_size(values.into_iter().map(|v| v.map(|v| v.0)), width)
+                .map_err(|e| RpcError::type_error(format!("cannot build a fixed_size_binary({N}) column: {e}")))?;
+        Ok(Arc::new(array))
+    }
+    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, RpcError> {
+        let want = Self::data_type();
+        if array.data_type() != &want {
+            return Err(mismatch(&want, array.data_type()));
+        }
+        array
+            .as_fixed_size_binary()
+            .iter()
+            .map(|v| {
+                v.map(|bytes| {
+                    <[u8; N]>::try_from(bytes)
+                        .map(FixedBinary)
+                        .map_err(|_| RpcError::type_error(format!("expected {N} bytes, got {}", bytes.len())))
+                })
+                .transpose()
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +175,23 @@ mod tests {
         let array = <Vec<u8>>::into_array_opt(bytes.clone()).unwrap();
         assert_eq!(array.data_type(), &DataType::Binary);
         assert_eq!(<Vec<u8>>::from_array_opt(array.as_ref()).unwrap(), bytes);
+    }
+
+    #[test]
+    fn declared_large_and_fixed_layouts_round_trip() {
+        let values = vec![Some(LargeString("a".into())), None];
+        let array = LargeString::into_array_opt(values.clone()).unwrap();
+        assert_eq!(array.data_type(), &DataType::LargeUtf8);
+        assert_eq!(LargeString::from_array_opt(array.as_ref()).unwrap(), values);
+        let bytes = vec![LargeBinary(vec![1, 2, 3])];
+        let array = LargeBinary::into_array(bytes.clone()).unwrap();
+        assert_eq!(array.data_type(), &DataType::LargeBinary);
+        assert_eq!(LargeBinary::from_array(array.as_ref()).unwrap(), bytes);
+        let fixed = vec![Some(FixedBinary([9u8; 8])), None];
+        let array = FixedBinary::<8>::into_array_opt(fixed.clone()).unwrap();
+        assert_eq!(array.data_type(), &DataType::FixedSizeBinary(8));
+        assert_eq!(FixedBinary::<8>::from_array_opt(array.as_ref()).unwrap(), fixed);
+        assert_eq!(FixedBinary::<4>::from_array(array.as_ref()).unwrap_err().error_type, "TypeError");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Dates, timestamps, durations and decimals.
+//! Dates, timestamps, times of day, durations and decimals.
 //!
 //! Arrow stores these as integers with a unit; the wrappers here say which
 //! unit a value is in, so the declared column type follows from the Rust
@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arrow_array::types::{
-    Date32Type, Date64Type, Decimal128Type, DurationNanosecondType, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
+    Date32Type, Date64Type, Decimal128Type, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
+    DurationSecondType, Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::{DataType, TimeUnit};
@@ -69,6 +70,22 @@ wrapper! {
     TimestampMicros(i64) => TimestampMicrosecondType, DataType::Timestamp(TimeUnit::Microsecond, None);
     /// Nanoseconds since the epoch, no time zone (`timestamp(ns)`).
     TimestampNanos(i64) => TimestampNanosecondType, DataType::Timestamp(TimeUnit::Nanosecond, None);
+    /// Seconds since midnight (`time32(s)`).
+    Time32Seconds(i32) => Time32SecondType, DataType::Time32(TimeUnit::Second);
+    /// Milliseconds since midnight (`time32(ms)`).
+    Time32Millis(i32) => Time32MillisecondType, DataType::Time32(TimeUnit::Millisecond);
+    /// Microseconds since midnight (`time64(us)`).
+    Time64Micros(i64) => Time64MicrosecondType, DataType::Time64(TimeUnit::Microsecond);
+    /// Nanoseconds since midnight (`time64(ns)`).
+    Time64Nanos(i64) => Time64NanosecondType, DataType::Time64(TimeUnit::Nanosecond);
+    /// A signed span in seconds (`duration(s)`).
+    DurationSeconds(i64) => DurationSecondType, DataType::Duration(TimeUnit::Second);
+    /// A signed span in milliseconds (`duration(ms)`).
+    DurationMillis(i64) => DurationMillisecondType, DataType::Duration(TimeUnit::Millisecond);
+    /// A signed span in microseconds (`duration(us)`).
+    DurationMicros(i64) => DurationMicrosecondType, DataType::Duration(TimeUnit::Microsecond);
+    /// A signed span in nanoseconds (`duration(ns)`; `std::time::Duration` is the unsigned one).
+    DurationNanos(i64) => DurationNanosecondType, DataType::Duration(TimeUnit::Nanosecond);
 }
 
 /// A fixed-point decimal with precision `P` and scale `S`, stored as its
@@ -190,6 +207,26 @@ mod tests {
         let durations = vec![Duration::from_nanos(7)];
         let array = Duration::into_array(durations.clone()).unwrap();
         assert_eq!(Duration::from_array(array.as_ref()).unwrap(), durations);
+    }
+
+    #[test]
+    fn times_of_day_and_signed_durations_keep_their_units() {
+        let times = vec![Some(Time64Micros(3_600_000_000)), None];
+        let array = Time64Micros::into_array_opt(times.clone()).unwrap();
+        assert_eq!(array.data_type(), &DataType::Time64(TimeUnit::Microsecond));
+        assert_eq!(Time64Micros::from_array_opt(array.as_ref()).unwrap(), times);
+        assert!(Time64Nanos::from_array(array.as_ref()).is_err());
+        let array = Time32Millis::into_array(vec![Time32Millis(5)]).unwrap();
+        assert_eq!(array.data_type(), &DataType::Time32(TimeUnit::Millisecond));
+        let spans = vec![DurationMicros(-5), DurationMicros(7)];
+        let array = DurationMicros::into_array(spans.clone()).unwrap();
+        assert_eq!(array.data_type(), &DataType::Duration(TimeUnit::Microsecond));
+        assert_eq!(DurationMicros::from_array(array.as_ref()).unwrap(), spans);
+        assert!(std::time::Duration::from_array(array.as_ref()).is_err());
+        assert_eq!(DurationSeconds::data_type(), DataType::Duration(TimeUnit::Second));
+        assert_eq!(DurationMillis::data_type(), DataType::Duration(TimeUnit::Millisecond));
+        assert_eq!(DurationNanos::data_type(), DataType::Duration(TimeUnit::Nanosecond));
+        assert_eq!(Time32Seconds::data_type(), DataType::Time32(TimeUnit::Second));
     }
 
     #[test]
