@@ -2,6 +2,12 @@
 //! (so a `%` in a protocol segment is seen, never decoded), the framework
 //! endpoints, and the headers every response carries. An unknown path
 //! answers a browser with the HTML 404 page and everyone else with JSON.
+//!
+//! CORS and request ids are stamped here rather than by `tower-http`
+//! layers: its `CorsLayer` adds a `Vary` header the reference does not send,
+//! and the request id must be known to the handler (access log, error
+//! batches) with the server's own id format; a deployment's other concerns
+//! go in the caller's own layers on [`HttpApp::router`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -111,7 +117,24 @@ impl HttpApp {
         self.sticky.as_ref().map(|s| SessionsHandle::new(s.registry.clone()))
     }
 
-    /// The axum router (accepts further `tower::Layer`s).
+    /// The axum router. It is a tower `Service`, so the caller's own
+    /// `tower::Layer`s (rate limits, tracing, auth gates) wrap it with
+    /// `.layer(..)`; [`serve_http_with`](crate::serve_http_with) hands it to
+    /// a hook for the same purpose.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower::limit::ConcurrencyLimitLayer;
+    /// use vgi_rpc_core::{Protocol, Server};
+    /// use vgi_rpc_http::{HttpApp, HttpConfig};
+    ///
+    /// let server = Server::builder().protocol(Protocol::new("Demo")).build()?;
+    /// let router = HttpApp::new(Arc::new(server), HttpConfig::default())?
+    ///     .router()
+    ///     .layer(ConcurrencyLimitLayer::new(64));
+    /// # drop(router);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn router(self) -> Router {
         Router::new().fallback(handle).with_state(Arc::new(self))
     }
