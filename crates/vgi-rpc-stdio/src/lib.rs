@@ -14,6 +14,7 @@ pub mod clamped;
 pub mod cli;
 pub mod idle;
 pub mod launcher;
+mod message_pace;
 pub mod pipe_size;
 pub mod shutdown;
 mod socket_server;

@@ -22,6 +22,10 @@
 //! the reader when this side has written; without one, every wait counts
 //! as a turn.
 //!
+//! Within a message the reader first tries a nap: [`MessagePace`] knows how
+//! long the peer usually takes to finish a message it has started, and one
+//! sleep until then replaces spinning across (or waking for) every piece.
+//!
 //! Only for descriptors whose open file description this reader owns alone
 //! (a pipe's read end): `O_NONBLOCK` is set on it.
 
@@ -30,6 +34,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::message_pace::MessagePace;
 
 /// Default time spent polling before blocking.
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
@@ -45,6 +51,10 @@ pub struct SpinReader<R> {
     within: Budget,
     /// Set by a [`MarkTurn`] writer on every write; `None`: every wait is a turn.
     wrote: Option<Arc<AtomicBool>>,
+    /// How long the peer takes to finish a message (only with turns).
+    pace: MessagePace,
+    /// This thread's timer slack is fine enough for short naps.
+    fine_timers: bool,
 }
 
 /// Blocked reads in a row tolerated before the budget starts shrinking.
@@ -127,7 +137,15 @@ impl<R: Read + AsRawFd> SpinReader<R> {
         if !is_pipe_or_socket(fd) || set_nonblocking(fd).is_err() {
             return Err(inner);
         }
-        Ok(Self { inner, fd, turn: Budget::new(spin), within: Budget::new(spin), wrote: None })
+        Ok(Self {
+            inner,
+            fd,
+            turn: Budget::new(spin),
+            within: Budget::new(spin),
+            wrote: None,
+            pace: MessagePace::default(),
+            fine_timers: false,
+        })
     }
 
     /// Tell turns from the rest of a message by `wrote`, which a
@@ -172,25 +190,63 @@ fn wait_readable(fd: RawFd) -> io::Result<()> {
     }
 }
 
+impl<R> SpinReader<R> {
+    /// Sleep `nap`, with this thread's timer slack first made fine enough
+    /// (Linux's default slack, 50 µs, would outlast the naps themselves).
+    fn nap(&mut self, nap: Duration) {
+        if !self.fine_timers {
+            self.fine_timers = true;
+            fine_timer_slack();
+        }
+        std::thread::sleep(nap);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn fine_timer_slack() {
+    const SLACK_NS: libc::c_ulong = 1_000;
+    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, SLACK_NS, 0, 0, 0) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn fine_timer_slack() {}
+
 impl<R: Read> Read for SpinReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // The first read since this side wrote waits for the peer's turn;
         // any later one, for the rest of what the peer is writing.
         let is_turn = self.wrote.as_ref().is_none_or(|wrote| wrote.swap(false, Ordering::Relaxed));
+        let paced = self.wrote.is_some();
+        if paced && is_turn {
+            self.pace.next_message();
+        }
         let mut started: Option<Instant> = None;
         let mut had_to_block = false;
+        let mut tried_nap = false;
         loop {
-            let budget = if is_turn { &mut self.turn } else { &mut self.within };
             match self.inner.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Ok(n) => {
+                    let budget = if is_turn { &mut self.turn } else { &mut self.within };
                     if started.is_some() && !had_to_block {
                         budget.hit();
+                    }
+                    if paced && n > 0 {
+                        self.pace.arrived(is_turn, started.is_some(), Instant::now());
                     }
                     return Ok(n);
                 }
                 other => return other,
             }
+            if paced && !is_turn && !tried_nap {
+                tried_nap = true;
+                if let Some(nap) = self.pace.nap(Instant::now()) {
+                    self.nap(nap);
+                    continue;
+                }
+            }
+            let budget = if is_turn { &mut self.turn } else { &mut self.within };
             let t0 = *started.get_or_insert_with(Instant::now);
             if !had_to_block && t0.elapsed() < budget.now {
                 std::hint::spin_loop();
