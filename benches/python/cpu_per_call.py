@@ -1,11 +1,13 @@
 """Worker CPU per call, with the reference Python client driving a worker.
 
 Run inside the reference root (benches/python/run-cpu-per-call.sh). For each
-call shape the client makes N calls over a pipe (the worker spawned by
-``vgi_rpc.rpc.connect``) and reads the worker's own CPU time from
+call shape the client makes N calls and reads the worker's own CPU time from
 ``/proc/<pid>/task/*/schedstat`` (nanoseconds on CPU, every thread) before
 and after; the median of several repetitions is reported per call, with the
-client's wall time per call beside it.
+client's wall time per call beside it. The worker is reached over a pipe
+(``vgi_rpc.rpc.connect``), for bulk output also through a shared-memory
+segment (``WorkerPool(shm_size=...)``), and over one HTTP keep-alive
+connection (``--http 0``, ``vgi_rpc.http.http_connect``).
 
 The floor is the same client process doing the least a worker could: a
 ``cat`` process echoing a message of the request's size through a pipe, one
@@ -32,7 +34,12 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from drive_bench_worker import BenchmarkService  # noqa: E402  (the same Protocol declaration)
 
+from vgi_rpc.http import http_connect  # noqa: E402
+from vgi_rpc.pool import WorkerPool  # noqa: E402
 from vgi_rpc.rpc import AnnotatedBatch, connect  # noqa: E402
+
+#: The segment a pooled worker writes bulk output into (8 MB batches, released as read).
+SHM_SIZE = 64 * 1024 * 1024
 
 
 def cpu_ns(pid: int) -> int:
@@ -145,6 +152,44 @@ def main() -> int:
             "worker_cpu_ms_per_mb": b["worker_cpu_us"] / 1e3 / mb,
             "mb_per_s": mb / (b["wall_us"] / 1e6),
         }
+    with WorkerPool(shm_size=SHM_SIZE) as pool, pool.connect(BenchmarkService, [args.worker]) as svc:
+        pid = child_pid(os.path.basename(args.worker))
+
+        def bulk_shm() -> None:
+            for ab in svc.generate_bulk(rows_per_batch=rows, batch_count=count):
+                assert ab.batch.num_rows == rows
+                ab.release()  # hand the allocation back to the segment
+
+        b = measure(pid, 1, max(3, reps // 2), bulk_shm)
+        results["bulk over shared memory"] = {
+            "worker_cpu_ms_per_mb": b["worker_cpu_us"] / 1e3 / mb,
+            "mb_per_s": mb / (b["wall_us"] / 1e6),
+        }
+    http_worker = subprocess.Popen([args.worker, "--http", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = http_worker.stdout.readline().strip() if http_worker.stdout else ""
+        assert line.startswith("PORT:"), f"worker said {line!r}"
+        with http_connect(BenchmarkService, f"http://127.0.0.1:{line[5:]}") as svc:
+            http_n = max(1, n // 4)
+
+            def http_calls(fn: Callable[[], object]) -> Callable[[], None]:
+                def run() -> None:
+                    for _ in range(http_n):
+                        fn()
+
+                return run
+
+            results["HTTP noop"] = measure(http_worker.pid, http_n, reps, http_calls(svc.noop))
+            results["HTTP add"] = measure(http_worker.pid, http_n, reps, http_calls(lambda: svc.add(a=1.5, b=2.25)))
+
+            def http_generate() -> None:
+                for _ in svc.generate(count=http_n):
+                    pass
+
+            results["HTTP generate, per batch"] = measure(http_worker.pid, http_n, reps, http_generate)
+    finally:
+        http_worker.terminate()
+        http_worker.wait(timeout=10)
     # ~ the size of a noop request and of its answer on the wire.
     results["floor: cat echo, 512 B"] = floor(512, n, reps)
     floor_cpu = results["floor: cat echo, 512 B"]["worker_cpu_us"]

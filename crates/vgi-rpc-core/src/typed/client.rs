@@ -295,7 +295,40 @@ where
     P: MethodParams,
     R: Row,
 {
-    let inner = client.open_producer(protocol, method, &encode_params(params)?, &StreamOptions::default())?;
+    open_producer_as(client, protocol, method, params, &StreamOptions::default())
+}
+
+/// Start a producer that answers with a header batch before its rows (a
+/// method built with `typed_producer_with_header`); the header is read with
+/// [`TypedProducer::header_rows`].
+pub fn open_producer_with_header<'c, C, P, R>(
+    client: &'c mut C,
+    protocol: &str,
+    method: &str,
+    params: P,
+) -> Result<TypedProducer<'c, R>, CallError>
+where
+    C: RpcClient + ?Sized,
+    P: MethodParams,
+    R: Row,
+{
+    let options = StreamOptions { has_header: true, ..StreamOptions::default() };
+    open_producer_as(client, protocol, method, params, &options)
+}
+
+fn open_producer_as<'c, C, P, R>(
+    client: &'c mut C,
+    protocol: &str,
+    method: &str,
+    params: P,
+    options: &StreamOptions,
+) -> Result<TypedProducer<'c, R>, CallError>
+where
+    C: RpcClient + ?Sized,
+    P: MethodParams,
+    R: Row,
+{
+    let inner = client.open_producer(protocol, method, &encode_params(params)?, options)?;
     Ok(TypedProducer { inner: Some(inner), _row: PhantomData })
 }
 
@@ -335,6 +368,13 @@ impl<R: Row> TypedProducer<'_, R> {
             Some((batch, _)) => R::from_batch(&batch).map(Some).map_err(|e| decode_error("stream batch", e)),
             None => Ok(None),
         }
+    }
+
+    /// The stream's header batch as rows of `H`; `None` when the method
+    /// sends no header.
+    pub fn header_rows<H: Row>(&self) -> Result<Option<Vec<H>>, CallError> {
+        let Some((batch, _)) = self.inner.as_ref().and_then(|i| i.header()) else { return Ok(None) };
+        H::from_batch(batch).map(Some).map_err(|e| decode_error("stream header", e))
     }
 
     /// Every remaining row.

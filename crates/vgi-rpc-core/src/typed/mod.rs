@@ -44,7 +44,8 @@ mod temporal;
 
 pub use arrow_type::{field, ArrowType};
 pub use client::{
-    call_unary, open_exchange, open_producer, ExchangeStream, ProducerStream, RpcClient, TypedExchange, TypedProducer,
+    call_unary, open_exchange, open_producer, open_producer_with_header, ExchangeStream, ProducerStream, RpcClient,
+    TypedExchange, TypedProducer,
 };
 pub use enumeration::{enum_data_type, enum_from_array, enum_into_array, DictionaryString, Enum};
 pub use method::UnaryReturn;
