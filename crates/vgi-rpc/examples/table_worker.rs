@@ -17,6 +17,10 @@
 //!   it). `bind` is the opaque bind data the
 //!   engine hands back on every call (a byte-buffer parameter).
 //!
+//! Over HTTP each producer response carries at most one data batch
+//! (WIRE_PROTOCOL.md, producer continuation: one `process()` call per
+//! request), so there is no larger per-response batch limit to offer.
+//!
 //! Every state is plain serde data, so over HTTP any worker sharing the
 //! token key resumes a stream another one started (see
 //! `tests/table_worker.rs`).
