@@ -2,6 +2,8 @@
 //! in-process pipe, TCP, a Unix socket and loopback HTTP (the same client
 //! code on all of them).
 
+mod support;
+
 #[path = "../examples/hello.rs"]
 mod hello;
 
@@ -12,7 +14,6 @@ use std::time::Duration;
 use hello::{Count, HelloClient, Sample};
 use vgi_rpc::rpc::{serve_connection, ConnectionInfo};
 use vgi_rpc::typed::RpcClient;
-use vgi_rpc::Client;
 
 /// Every method, through any transport.
 fn exercise<C: RpcClient>(client: C) {
@@ -40,18 +41,8 @@ fn exercise<C: RpcClient>(client: C) {
 
 #[test]
 fn generated_client_over_a_pipe() {
-    let (server_in, client_out) = std::io::pipe().expect("pipe");
-    let (client_in, server_out) = std::io::pipe().expect("pipe");
-    let server = hello::server();
-    let worker = std::thread::spawn(move || {
-        serve_connection(
-            &server,
-            &mut BufReader::new(server_in),
-            &mut BufWriter::new(server_out),
-            &ConnectionInfo::default(),
-        )
-    });
-    exercise(Client::new(BufReader::new(client_in), BufWriter::new(client_out)));
+    let (client, worker) = support::serve_on_pipe(hello::server());
+    exercise(client);
     worker.join().expect("the worker thread").expect("the worker ends cleanly at EOF");
 }
 

@@ -2,18 +2,18 @@
 //! and over HTTP, and a table scan resumed over HTTP by a second worker
 //! that never saw it start.
 
+mod support;
+
 #[path = "../examples/table_worker.rs"]
 mod table_worker;
 
-use std::io::{BufReader, BufWriter};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use table_worker::{Number, ScalarsClient, Square, SquaresArgs, TableInfo, Text, FILTER_MIN_KEY, PROTOCOL};
-use vgi_rpc::rpc::{serve_connection, ConnectionInfo};
 use vgi_rpc::typed::{open_producer_with_header, RpcClient};
-use vgi_rpc::{Client, Metadata};
+use vgi_rpc::Metadata;
 use vgi_rpc_http::axum::extract::Request;
 use vgi_rpc_http::axum::Router;
 use vgi_rpc_http::{HttpApp, HttpConfig};
@@ -64,18 +64,8 @@ fn exercise<C: RpcClient>(client: C) {
 
 #[test]
 fn over_a_pipe() {
-    let (server_in, client_out) = std::io::pipe().expect("pipe");
-    let (client_in, server_out) = std::io::pipe().expect("pipe");
-    let server = table_worker::server();
-    let worker = std::thread::spawn(move || {
-        serve_connection(
-            &server,
-            &mut BufReader::new(server_in),
-            &mut BufWriter::new(server_out),
-            &ConnectionInfo::default(),
-        )
-    });
-    exercise(Client::new(BufReader::new(client_in), BufWriter::new(client_out)));
+    let (client, worker) = support::serve_on_pipe(table_worker::server());
+    exercise(client);
     worker.join().expect("the worker thread").expect("the worker ends cleanly at EOF");
 }
 

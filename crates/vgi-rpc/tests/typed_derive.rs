@@ -4,13 +4,13 @@
 //! defaults and docs into the method definition, and a `#[service]` method
 //! taking a params struct and the call context works end to end.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{BufReader, BufWriter};
 use std::time::Duration;
 
-use vgi_rpc::rpc::{serve_connection, ConnectionInfo};
 use vgi_rpc::typed::{Date32, Decimal128, MethodParams, Row as _, RpcResult, TimestampMicros};
-use vgi_rpc::{CallContext, Client, MethodDef, Params, Row, Server};
+use vgi_rpc::{CallContext, MethodDef, Params, Row, Server};
 
 /// A nested struct column.
 #[derive(Row, Debug, Clone, PartialEq)]
@@ -137,19 +137,10 @@ impl Demo for DemoImpl {
 
 #[test]
 fn a_service_with_params_structs_context_and_void() {
-    let (server_in, client_out) = std::io::pipe().unwrap();
-    let (client_in, server_out) = std::io::pipe().unwrap();
     let server = Server::builder().protocol(demo_protocol(DemoImpl)).build().unwrap();
     assert!(server.protocol("derive.Demo.v1").unwrap().get("sum_all").is_some());
-    let worker = std::thread::spawn(move || {
-        serve_connection(
-            &server,
-            &mut BufReader::new(server_in),
-            &mut BufWriter::new(server_out),
-            &ConnectionInfo::default(),
-        )
-    });
-    let mut demo = DemoClient::new(Client::new(BufReader::new(client_in), BufWriter::new(client_out)));
+    let (client, worker) = support::serve_on_pipe(server);
+    let mut demo = DemoClient::new(client);
     let found =
         demo.search(Search { query: "x".into(), limit: 2, filter: Some(vec!["a".into(), "b".into()]) }).unwrap();
     assert_eq!(found, vec!["search:x".to_owned(), "a".to_owned()]);
