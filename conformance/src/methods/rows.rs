@@ -7,6 +7,9 @@
 //! would add a parameter doc to reflection, which these methods do not
 //! declare.
 
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array};
 use vgi_rpc::typed::{Enum as _, OrderedMap};
 use vgi_rpc::{Enum, Row};
 
@@ -46,6 +49,13 @@ impl CounterRow {
     /// Rows `start..start + rows`, each value ten times its index.
     pub fn run(start: i64, rows: i64) -> Vec<CounterRow> {
         (start..start + rows).map(|i| CounterRow { index: Some(i), value: Some(i * 10) }).collect()
+    }
+
+    /// The same rows as columns (`index`, `value`), built without the structs.
+    pub fn columns(start: i64, rows: i64) -> Vec<ArrayRef> {
+        let index = Int64Array::from_iter_values(start..start + rows);
+        let value = Int64Array::from_iter_values((start..start + rows).map(|i| i * 10));
+        vec![Arc::new(index), Arc::new(value)]
     }
 }
 
@@ -144,6 +154,12 @@ mod tests {
         assert_eq!(ConformanceHeader::schema(), CONFORMANCE_HEADER.schema);
         assert_eq!(RichHeader::schema(), RICH_HEADER.schema);
         assert_eq!(NestedContainers::schema(), NESTED_CONTAINERS.schema);
+    }
+
+    #[test]
+    fn counter_columns_are_the_rows_as_columns() {
+        let from_rows = CounterRow::to_batch(CounterRow::run(5, 3)).expect("rows");
+        assert_eq!(from_rows.columns(), CounterRow::columns(5, 3).as_slice());
     }
 
     #[test]

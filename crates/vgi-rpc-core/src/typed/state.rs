@@ -4,6 +4,7 @@
 
 use std::marker::PhantomData;
 
+use arrow_array::{ArrayRef, RecordBatch};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vgi_rpc_wire::{LogLevel, Metadata};
@@ -125,6 +126,15 @@ impl<'a, R: Row> Rows<'a, R> {
     /// Emit the turn's batch with custom metadata.
     pub fn emit_with_metadata(&mut self, rows: Vec<R>, metadata: Metadata) -> Result<(), RpcError> {
         self.out.emit_with_metadata(R::to_batch(rows)?, metadata)
+    }
+
+    /// Emit columns built directly (no per-row structs: for large batches,
+    /// where a `Vec<R>` would hold the data a second time). They must be
+    /// `R`'s columns, in order and with `R`'s types.
+    pub fn emit_columns(&mut self, columns: Vec<ArrayRef>) -> Result<(), RpcError> {
+        let batch = RecordBatch::try_new(R::schema(), columns)
+            .map_err(|e| RpcError::runtime_error(format!("columns do not match the output rows: {e}")))?;
+        self.out.emit(batch)
     }
 
     /// End a producer stream.
