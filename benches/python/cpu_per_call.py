@@ -83,6 +83,16 @@ def measure(pid: int, ops: int, reps: int, run: Callable[[], None]) -> dict[str,
     return {"worker_cpu_us": statistics.median(cpu), "wall_us": statistics.median(wall)}
 
 
+def repeated(fn: Callable[[], object], count: int) -> Callable[[], None]:
+    """A run that calls ``fn`` ``count`` times."""
+
+    def run() -> None:
+        for _ in range(count):
+            fn()
+
+    return run
+
+
 def floor(size: int, ops: int, reps: int) -> dict[str, float]:
     """``cat`` echoing ``size`` bytes per round trip: the read-one/write-one minimum."""
     proc = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
@@ -116,16 +126,9 @@ def main() -> int:
     with connect(BenchmarkService, [args.worker]) as svc:
         pid = child_pid(os.path.basename(args.worker))
 
-        def calls(fn: Callable[[], object]) -> Callable[[], None]:
-            def run() -> None:
-                for _ in range(n):
-                    fn()
-
-            return run
-
-        results["noop"] = measure(pid, n, reps, calls(svc.noop))
-        results["add"] = measure(pid, n, reps, calls(lambda: svc.add(a=1.5, b=2.25)))
-        results["greet"] = measure(pid, n, reps, calls(lambda: svc.greet(name="World")))
+        results["noop"] = measure(pid, n, reps, repeated(svc.noop, n))
+        results["add"] = measure(pid, n, reps, repeated(lambda: svc.add(a=1.5, b=2.25), n))
+        results["greet"] = measure(pid, n, reps, repeated(lambda: svc.greet(name="World"), n))
 
         def generate() -> None:
             for _ in svc.generate(count=n):
@@ -172,15 +175,8 @@ def main() -> int:
         with http_connect(BenchmarkService, f"http://127.0.0.1:{line[5:]}") as svc:
             http_n = max(1, n // 4)
 
-            def http_calls(fn: Callable[[], object]) -> Callable[[], None]:
-                def run() -> None:
-                    for _ in range(http_n):
-                        fn()
-
-                return run
-
-            results["HTTP noop"] = measure(http_worker.pid, http_n, reps, http_calls(svc.noop))
-            results["HTTP add"] = measure(http_worker.pid, http_n, reps, http_calls(lambda: svc.add(a=1.5, b=2.25)))
+            results["HTTP noop"] = measure(http_worker.pid, http_n, reps, repeated(svc.noop, http_n))
+            results["HTTP add"] = measure(http_worker.pid, http_n, reps, repeated(lambda: svc.add(a=1.5, b=2.25), http_n))
 
             def http_generate() -> None:
                 for _ in svc.generate(count=http_n):

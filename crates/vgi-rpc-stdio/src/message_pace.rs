@@ -67,11 +67,10 @@ impl MessagePace {
         if first || self.started.is_none() {
             self.started = Some(now);
             self.last = Some(now);
-        } else if !self.napped {
+        } else if !self.napped || waited {
+            // After a nap only a piece seen arriving counts: it came late.
             self.last = Some(now);
-        } else if waited {
-            self.last = Some(now);
-            self.late_after_nap = true;
+            self.late_after_nap = self.napped;
         }
     }
 

@@ -64,9 +64,7 @@ pub trait Row: Sized {
     /// Rows as a record batch on [`Row::schema`].
     fn to_batch(rows: Vec<Self>) -> Result<RecordBatch, RpcError> {
         let len = rows.len();
-        let columns = Self::into_columns(rows)?;
-        RecordBatch::try_new_with_options(Self::schema(), columns, &RecordBatchOptions::new().with_row_count(Some(len)))
-            .map_err(|e| RpcError::type_error(format!("rows do not fit their schema: {e}")))
+        columns_batch::<Self>(Self::into_columns(rows)?, len)
     }
 
     /// Rows from a record batch, matching columns by name (extra columns are ignored).
@@ -90,6 +88,14 @@ pub trait Row: Sized {
             .collect::<Result<Vec<_>, _>>()?;
         Self::from_columns(&columns, batch.num_rows())
     }
+}
+
+/// `len` rows of `R` as a batch of `columns` built for them (by
+/// [`Row::into_columns`] or by hand); a type error when they do not fit
+/// `R`'s schema. The row count is explicit so a row with no fields works.
+pub(crate) fn columns_batch<R: Row>(columns: Vec<ArrayRef>, len: usize) -> Result<RecordBatch, RpcError> {
+    RecordBatch::try_new_with_options(R::schema(), columns, &RecordBatchOptions::new().with_row_count(Some(len)))
+        .map_err(|e| RpcError::type_error(format!("rows do not fit their schema: {e}")))
 }
 
 fn column_names(batch: &RecordBatch) -> Vec<&str> {

@@ -4,11 +4,12 @@
 
 use std::marker::PhantomData;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::ArrayRef;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vgi_rpc_wire::{LogLevel, Metadata};
 
+use super::row::columns_batch;
 use super::Row;
 use crate::state_codec::encode_state;
 use crate::stream::{ExchangeState, InputBatch, ProducerState};
@@ -132,9 +133,8 @@ impl<'a, R: Row> Rows<'a, R> {
     /// where a `Vec<R>` would hold the data a second time). They must be
     /// `R`'s columns, in order and with `R`'s types.
     pub fn emit_columns(&mut self, columns: Vec<ArrayRef>) -> Result<(), RpcError> {
-        let batch = RecordBatch::try_new(R::schema(), columns)
-            .map_err(|e| RpcError::runtime_error(format!("columns do not match the output rows: {e}")))?;
-        self.out.emit(batch)
+        let len = columns.first().map_or(0, |c| c.len());
+        self.out.emit(columns_batch::<R>(columns, len)?)
     }
 
     /// End a producer stream.
