@@ -1,5 +1,6 @@
 //! Round trips through the benchmark worker with the project's own clients,
-//! per transport (pipe, unix, tcp, http): unary noop and add latency,
+//! per transport (pipe, a pooled pipe worker with a shared-memory segment,
+//! unix, tcp, http): unary noop and add latency,
 //! per-batch producer cost, exchange round trip, and bulk producer
 //! throughput (1 MiB and 8 MiB batches).
 
@@ -12,7 +13,7 @@ use arrow_schema::{DataType, Field, Schema};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vgi_rpc::http::client::HttpClient;
 use vgi_rpc::rpc::client::no_params;
-use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient};
+use vgi_rpc::stdio::{connect_tcp, connect_unix, SubprocessClient, WorkerPool};
 use vgi_rpc_benches::add_params;
 use vgi_rpc_benches::clients::BenchClient;
 
@@ -86,6 +87,14 @@ fn pipe(c: &mut Criterion) {
     bench_client(c, "pipe", &mut *client);
 }
 
+fn pipe_shm(c: &mut Criterion) {
+    // 8 MiB batches are read (and their regions freed) one at a time.
+    let pool = WorkerPool::new().shared_memory(64 * 1024 * 1024);
+    let mut worker = pool.borrow(WORKER, ["--pipe"]).expect("borrow");
+    assert!(worker.uses_shared_memory(), "the bench worker accepts the segment");
+    bench_client(c, "pipe_shm", &mut *worker);
+}
+
 fn unix(c: &mut Criterion) {
     let path = std::env::temp_dir().join(format!("vgi-bench-{}.sock", std::process::id()));
     let worker = SocketWorker::start(&["--unix", &path.to_string_lossy()], "UNIX:");
@@ -107,5 +116,5 @@ fn http(c: &mut Criterion) {
     bench_client(c, "http", &mut client);
 }
 
-criterion_group!(benches, pipe, unix, tcp, http);
+criterion_group!(benches, pipe, pipe_shm, unix, tcp, http);
 criterion_main!(benches);

@@ -6,6 +6,11 @@
 //! responses are resolved through a [`PointerResolver`] when one is set, and
 //! request or exchange input batches at or above a threshold are uploaded
 //! through an [`ExternalStorage`] and sent as pointers when one is set.
+//!
+//! Shared memory (WIRE_PROTOCOL.md §11): with a segment set
+//! ([`Client::set_shared_memory`]) every request names it, large exchange
+//! inputs ride in it, and the pointer batches the server answers with are
+//! read out of it.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -20,7 +25,8 @@ use vgi_rpc_wire::{
 };
 
 use crate::external::{resolve_batches, ExternalStorage, InputExternalization, PointerResolver, StorageError};
-use crate::Clock;
+use crate::shared_memory::{self, SharedSegment};
+use crate::{Clock, RpcError};
 
 /// Why a call failed on the client side.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,10 @@ pub enum CallError {
     /// no upload URL to be had); nothing was sent for it.
     #[error("external upload failed: {0}")]
     Upload(#[from] StorageError),
+    /// A batch could not be read from or written to the shared-memory
+    /// segment (a pointer out of bounds, a full or damaged segment).
+    #[error("shared memory: {0}")]
+    SharedMemory(Box<RpcError>),
 }
 
 impl CallError {
@@ -59,6 +69,16 @@ impl CallError {
 impl From<std::io::Error> for CallError {
     fn from(e: std::io::Error) -> Self {
         CallError::Wire(WireError::Io(e))
+    }
+}
+
+impl CallError {
+    /// Whether the connection may be out of step after this error (part of
+    /// a message unread or unwritten): the bytes failed or the server broke
+    /// the protocol. Remote errors, refused uploads, unresolvable pointers
+    /// and closed sessions leave it in step.
+    fn breaks_connection(&self) -> bool {
+        matches!(self, CallError::Wire(_) | CallError::Protocol(_))
     }
 }
 
@@ -102,14 +122,38 @@ pub struct Client<R: Read, W: Write> {
     /// Uploads large request and exchange input batches; without it every
     /// input travels inline.
     inputs: Option<InputExternalization>,
+    /// The shared-memory segment requests name, with its size.
+    shm: Option<ClientShm>,
+    /// Set once an error may have left the connection out of step.
+    broken: bool,
+}
+
+/// A client's segment and the size it advertises.
+struct ClientShm {
+    segment: Box<dyn SharedSegment>,
+    size: u64,
 }
 
 /// A resolver and the clock its fetches are timed on.
 type Resolving = (Arc<dyn PointerResolver>, Arc<dyn Clock>);
 
-/// One response batch after pointer resolution: the logs a resolved
-/// payload carried come first, then the batch itself.
-fn resolve_batch(resolver: Option<&Resolving>, limits: ReadLimits, b: ReadBatch) -> Result<Vec<ReadBatch>, CallError> {
+/// One response batch after pointer resolution: a shared-memory pointer is
+/// read out of the segment; an external one is fetched, the logs its
+/// payload carried coming first, then the batch itself.
+fn resolve_batch(
+    shm: Option<&mut ClientShm>,
+    resolver: Option<&Resolving>,
+    limits: ReadLimits,
+    b: ReadBatch,
+) -> Result<Vec<ReadBatch>, CallError> {
+    let b = match shm {
+        Some(shm) if shared_memory::is_pointer(&b.batch, &b.metadata) => {
+            let (batch, metadata) = shared_memory::resolve(Some(shm.segment.as_mut()), b.batch, b.metadata)
+                .map_err(|e| CallError::SharedMemory(Box::new(e)))?;
+            return Ok(vec![ReadBatch { batch, metadata }]);
+        }
+        _ => b,
+    };
     let Some((resolver, clock)) = resolver else { return Ok(vec![b]) };
     Ok(resolve_batches(resolver.as_ref(), clock.as_ref(), limits, vec![b])?)
 }
@@ -125,7 +169,49 @@ impl<R: Read, W: Write> Client<R, W> {
             next_request: 0,
             resolver: None,
             inputs: None,
+            shm: None,
+            broken: false,
         }
+    }
+
+    /// Offer `segment` (of `size` bytes) as this connection's shared-memory
+    /// side channel. The server is asked first (`__transport_options__`
+    /// with `vgi_rpc.transport.shm = "true"`, as §11 requires); only when
+    /// it confirms is the segment used: every request then names it, the
+    /// server answers large batches through it, and exchange inputs that
+    /// fit go through it too. Returns whether it is in use; a server that
+    /// says `"false"` or does not know the method leaves the connection on
+    /// the plain pipe (and the segment is dropped).
+    pub fn offer_shared_memory(&mut self, segment: Box<dyn SharedSegment>, size: u64) -> Result<bool, CallError> {
+        let accepted = match self.transport_options_offering(true) {
+            Ok(md) => md.get(keys::TRANSPORT_SHM) == Some("true"),
+            Err(CallError::Remote(_)) => false,
+            Err(e) => return Err(e),
+        };
+        if accepted {
+            self.shm = Some(ClientShm { segment, size });
+        }
+        Ok(accepted)
+    }
+
+    /// Stop naming a segment; returns it (dropping it releases it).
+    pub fn take_shared_memory(&mut self) -> Option<Box<dyn SharedSegment>> {
+        self.shm.take().map(|s| s.segment)
+    }
+
+    /// Whether the connection is still in step: false once an I/O error,
+    /// malformed IPC or a protocol violation may have left part of a
+    /// message behind. A pool returns only in-step connections.
+    pub fn is_in_step(&self) -> bool {
+        !self.broken
+    }
+
+    /// Note `result`'s error, if it may have broken the connection.
+    fn track<T>(&mut self, result: Result<T, CallError>) -> Result<T, CallError> {
+        if let Err(e) = &result {
+            self.broken |= e.breaks_connection();
+        }
+        result
     }
 
     /// Resolve external pointer batches in responses through `resolver`
@@ -188,6 +274,11 @@ impl<R: Read, W: Write> Client<R, W> {
 
     /// Write a raw request stream (for tests of malformed requests too).
     pub fn send_request(&mut self, params: &RecordBatch, metadata: &Metadata) -> Result<(), CallError> {
+        let sent = self.write_request_stream(params, metadata);
+        self.track(sent)
+    }
+
+    fn write_request_stream(&mut self, params: &RecordBatch, metadata: &Metadata) -> Result<(), CallError> {
         let schema = EncodedSchema::new(params.schema());
         let mut out = StreamWriter::begin(&mut self.w, &schema)?;
         out.write(&mut self.w, params, metadata)?;
@@ -205,24 +296,33 @@ impl<R: Read, W: Write> Client<R, W> {
     ) -> Result<(), CallError> {
         let mut md = self.header(protocol, method).to_metadata(extra);
         crate::trace_context::inject(&mut md);
+        if let Some(shm) = &self.shm {
+            md.insert(keys::SHM_SEGMENT_NAME, shm.segment.name());
+            md.insert(keys::SHM_SEGMENT_SIZE, shm.size.to_string());
+        }
         match self.inputs.as_ref().filter(|p| p.wants(params)) {
             // The routing keys stay on the pointer; the payload carries them too.
             Some(policy) => {
                 let (pointer, pointer_md) = policy.externalize(params, &md, &md)?;
-                self.send_request(&pointer, &pointer_md)
+                self.write_request_stream(&pointer, &pointer_md)
             }
-            None => self.send_request(params, &md),
+            None => self.write_request_stream(params, &md),
         }
     }
 
     /// Read one complete response stream: logs, then one data batch, then EOS.
     pub fn read_unary_response(&mut self) -> Result<UnaryResponse, CallError> {
+        let response = self.read_unary_stream();
+        self.track(response)
+    }
+
+    fn read_unary_stream(&mut self) -> Result<UnaryResponse, CallError> {
         let mut reader = StreamReader::open_required(&mut self.r, self.limits)?;
         let mut logs = Vec::new();
         let mut result: Option<(RecordBatch, Metadata)> = None;
         let mut error = None;
         while let Some(b) = reader.next(&mut self.r)? {
-            let batches = match resolve_batch(self.resolver.as_ref(), self.limits, b) {
+            let batches = match resolve_batch(self.shm.as_mut(), self.resolver.as_ref(), self.limits, b) {
                 Ok(batches) => batches,
                 Err(e) => {
                     reader.drain(&mut self.r)?;
@@ -259,16 +359,22 @@ impl<R: Read, W: Write> Client<R, W> {
         params: &RecordBatch,
         extra: &Metadata,
     ) -> Result<UnaryResponse, CallError> {
-        self.write_request(protocol, method, params, extra)?;
-        self.read_unary_response()
+        let response = self.write_request(protocol, method, params, extra).and_then(|()| self.read_unary_stream());
+        self.track(response)
     }
 
     /// Ask the server for its transport capabilities (§15).
     pub fn transport_options(&mut self) -> Result<Metadata, CallError> {
+        self.transport_options_offering(false)
+    }
+
+    /// `__transport_options__`, telling the server whether this client can
+    /// use shared memory.
+    fn transport_options_offering(&mut self, shm: bool) -> Result<Metadata, CallError> {
         let md = Metadata::new()
             .with(keys::METHOD, crate::dispatch::TRANSPORT_OPTIONS_METHOD)
             .with(keys::REQUEST_VERSION, vgi_rpc_wire::REQUEST_VERSION)
-            .with(keys::TRANSPORT_SHM, "false");
+            .with(keys::TRANSPORT_SHM, if shm { "true" } else { "false" });
         self.send_request(&no_params(), &md)?;
         Ok(self.read_unary_response()?.metadata)
     }
@@ -288,7 +394,7 @@ impl<R: Read, W: Write> Client<R, W> {
             let mut error = None;
             let mut failed = None;
             while let Some(b) = reader.next(&mut self.r)? {
-                let batches = match resolve_batch(self.resolver.as_ref(), self.limits, b) {
+                let batches = match resolve_batch(self.shm.as_mut(), self.resolver.as_ref(), self.limits, b) {
                     Ok(batches) => batches,
                     Err(e) => {
                         failed.get_or_insert(e);
@@ -335,7 +441,8 @@ impl<R: Read, W: Write> Client<R, W> {
         params: &RecordBatch,
         options: &StreamOptions,
     ) -> Result<ProducerSession<'_, R, W>, CallError> {
-        let core = self.open_stream(protocol, method, params, options)?;
+        let opened = self.open_stream(protocol, method, params, options);
+        let core = self.track(opened)?;
         Ok(ProducerSession { client: self, core, tick_schema: Arc::new(Schema::empty()) })
     }
 
@@ -347,7 +454,8 @@ impl<R: Read, W: Write> Client<R, W> {
         params: &RecordBatch,
         options: &StreamOptions,
     ) -> Result<ExchangeSession<'_, R, W>, CallError> {
-        let core = self.open_stream(protocol, method, params, options)?;
+        let opened = self.open_stream(protocol, method, params, options);
+        let core = self.track(opened)?;
         Ok(ExchangeSession { client: self, core })
     }
 }
@@ -382,7 +490,15 @@ impl StreamCore {
             Some(policy) => Some(policy.externalize(batch, metadata, &Metadata::new())?),
             None => None,
         };
-        let (batch, metadata) = match &external {
+        let shared = match (&external, client.shm.as_mut()) {
+            (None, Some(shm)) if batch.num_rows() > 0 => {
+                shm.segment.put(batch).map_err(|e| CallError::SharedMemory(Box::new(e)))?.map(|(offset, length)| {
+                    (RecordBatch::new_empty(batch.schema()), shared_memory::pointer_metadata(metadata, offset, length))
+                })
+            }
+            _ => None,
+        };
+        let (batch, metadata) = match external.as_ref().or(shared.as_ref()) {
             Some((pointer, pointer_md)) => (pointer, pointer_md),
             None => (batch, metadata),
         };
@@ -409,7 +525,7 @@ impl StreamCore {
             let Some(b) = output.next(&mut client.r)? else {
                 return Ok(None);
             };
-            let batches = match resolve_batch(client.resolver.as_ref(), client.limits, b) {
+            let batches = match resolve_batch(client.shm.as_mut(), client.resolver.as_ref(), client.limits, b) {
                 Ok(batches) => batches,
                 Err(e) => {
                     // The server is waiting for our next input (a producer's
@@ -493,11 +609,12 @@ impl StreamCore {
         let md = Metadata::new().with(keys::CANCEL, "1");
         let result = self.send(client, &cancel, &md).and_then(|_| self.close(client, schema));
         self.done = true;
-        match result {
-            Err(CallError::Remote(_)) | Ok(()) => Ok(()),
-            // Cancellation is best-effort: the session is abandoned either way.
-            Err(_) => Ok(()),
+        // Cancellation is best-effort: the session is abandoned either way,
+        // but a connection it left out of step is noted.
+        if let Err(e) = result {
+            client.broken |= e.breaks_connection();
         }
+        Ok(())
     }
 }
 
@@ -526,6 +643,11 @@ impl<R: Read, W: Write> ProducerSession<'_, R, W> {
 
     /// Like [`ProducerSession::next_batch`], with metadata on the tick.
     pub fn next_batch_with(&mut self, tick_metadata: &Metadata) -> Result<Option<(RecordBatch, Metadata)>, CallError> {
+        let next = self.tick(tick_metadata);
+        self.client.track(next)
+    }
+
+    fn tick(&mut self, tick_metadata: &Metadata) -> Result<Option<(RecordBatch, Metadata)>, CallError> {
         if self.core.done {
             return Err(CallError::Closed);
         }
@@ -562,7 +684,8 @@ impl<R: Read, W: Write> ProducerSession<'_, R, W> {
     /// Stop early: close the input stream and drain the output.
     pub fn close(mut self) -> Result<(), CallError> {
         let schema = self.tick_schema.clone();
-        self.core.close(self.client, &schema)
+        let closed = self.core.close(self.client, &schema);
+        self.client.track(closed)
     }
 }
 
@@ -570,7 +693,8 @@ impl<R: Read, W: Write> Drop for ProducerSession<'_, R, W> {
     fn drop(&mut self) {
         if !self.core.done {
             let schema = self.tick_schema.clone();
-            let _ = self.core.close(self.client, &schema);
+            let closed = self.core.close(self.client, &schema);
+            let _ = self.client.track(closed);
         }
     }
 }
@@ -603,6 +727,11 @@ impl<R: Read, W: Write> ExchangeSession<'_, R, W> {
         input: &RecordBatch,
         metadata: &Metadata,
     ) -> Result<(RecordBatch, Metadata), CallError> {
+        let answer = self.round_trip(input, metadata);
+        self.client.track(answer)
+    }
+
+    fn round_trip(&mut self, input: &RecordBatch, metadata: &Metadata) -> Result<(RecordBatch, Metadata), CallError> {
         if self.core.done {
             return Err(CallError::Closed);
         }
@@ -622,7 +751,8 @@ impl<R: Read, W: Write> ExchangeSession<'_, R, W> {
 
     /// End the stream.
     pub fn close(mut self, input_schema: &SchemaRef) -> Result<(), CallError> {
-        self.core.close(self.client, input_schema)
+        let closed = self.core.close(self.client, input_schema);
+        self.client.track(closed)
     }
 
     /// Cancel the stream (best effort).
@@ -635,7 +765,8 @@ impl<R: Read, W: Write> Drop for ExchangeSession<'_, R, W> {
     fn drop(&mut self) {
         if !self.core.done {
             let schema = Arc::new(Schema::empty());
-            let _ = self.core.close(self.client, &schema);
+            let closed = self.core.close(self.client, &schema);
+            let _ = self.client.track(closed);
         }
     }
 }

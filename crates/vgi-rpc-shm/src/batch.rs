@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
+use arrow_data::ArrayData;
 use arrow_ipc::writer::StreamEncoder;
-use arrow_schema::{DataType, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::{Segment, ShmError};
 
@@ -35,6 +36,46 @@ pub fn min_batch_bytes() -> u64 {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(DEFAULT_MIN_BATCH_BYTES)
     })
+}
+
+/// An upper bound on the bytes [`Encoded::new`] would produce for `batch`,
+/// computed without encoding: the arrays' memory (whole buffers, even when
+/// sliced), 64 bytes of alignment padding per buffer, and for the schema
+/// message every name and metadata entry plus a fixed allowance per field.
+/// A batch whose bound is below [`min_batch_bytes`] is not worth encoding
+/// for a segment (it would encode smaller still).
+pub fn encoded_size_bound(batch: &RecordBatch) -> u64 {
+    fn data_bound(data: &ArrayData) -> u64 {
+        let buffers = data.buffers().len() as u64 + 1;
+        64 * buffers + data.child_data().iter().map(data_bound).sum::<u64>()
+    }
+    fn field_bound(field: &Field) -> u64 {
+        let metadata: usize = field.metadata().iter().map(|(k, v)| k.len() + v.len() + 16).sum();
+        let children = match field.data_type() {
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
+                field_bound(f)
+            }
+            DataType::ListView(f) | DataType::LargeListView(f) => field_bound(f),
+            DataType::Struct(fs) => fs.iter().map(|f| field_bound(f)).sum(),
+            DataType::Union(fs, _) => fs.iter().map(|(_, f)| field_bound(f)).sum(),
+            DataType::RunEndEncoded(a, b) => field_bound(a) + field_bound(b),
+            DataType::Dictionary(_, v) => 256 + 64 * nested_depth(v),
+            other => 64 * nested_depth(other),
+        };
+        (field.name().len() + metadata) as u64 + 256 + children
+    }
+    fn nested_depth(t: &DataType) -> u64 {
+        match t {
+            DataType::Dictionary(_, v) => 1 + nested_depth(v),
+            _ => 1,
+        }
+    }
+    let schema = batch.schema_ref();
+    let schema_bytes: u64 = schema.fields().iter().map(|f| field_bound(f)).sum::<u64>()
+        + schema.metadata().iter().map(|(k, v)| (k.len() + v.len() + 16) as u64).sum::<u64>()
+        + 1024;
+    let arrays: u64 = batch.columns().iter().map(|c| c.get_array_memory_size() as u64 + data_bound(&c.to_data())).sum();
+    schema_bytes + arrays + 1024
 }
 
 fn has_dictionary_columns(schema: &Schema) -> bool {
@@ -195,6 +236,48 @@ mod tests {
         let back = seg.read_batch(&schema, off, len).unwrap();
         assert_eq!(back, batch);
         seg.unlink().unwrap();
+    }
+
+    #[test]
+    fn the_size_bound_is_never_below_the_encoded_size() {
+        use std::collections::HashMap;
+
+        use arrow_array::builder::{ListBuilder, StringBuilder};
+        use arrow_array::{ArrayRef, StringArray, StructArray};
+
+        let strings: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None, Some("a longer string")]));
+        let mut lists = ListBuilder::new(StringBuilder::new());
+        lists.values().append_value("in a list");
+        lists.append(true);
+        lists.append(false);
+        lists.values().append_value("z");
+        lists.append(true);
+        let lists: ArrayRef = Arc::new(lists.finish());
+        let nested: ArrayRef = Arc::new(StructArray::from(vec![
+            (Arc::new(Field::new("s", DataType::Utf8, true)), strings.clone()),
+            (Arc::new(Field::new("l", lists.data_type().clone(), true)), lists.clone()),
+        ]));
+        let dict: DictionaryArray<Int16Type> = vec!["a", "b", "a"].into_iter().collect();
+        let noted = Field::new("noted", DataType::Int64, false)
+            .with_metadata(HashMap::from([("k".repeat(300), "v".repeat(3000))]));
+        let fields = vec![
+            noted,
+            Field::new("s", DataType::Utf8, true),
+            Field::new("l", lists.data_type().clone(), true),
+            Field::new("nested", nested.data_type().clone(), true),
+            Field::new("d", dict.data_type().clone(), false),
+        ];
+        let schema = Arc::new(Schema::new(fields).with_metadata(HashMap::from([("m".into(), "n".repeat(500))])));
+        let columns: Vec<ArrayRef> =
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3])), strings, lists, nested, Arc::new(dict)];
+        let batch = RecordBatch::try_new(schema, columns).unwrap();
+        let big = ints(100_000);
+        for b in [batch.clone(), batch.slice(1, 2), batch.slice(0, 0), ints(1), big.clone(), big.slice(500, 70_000)] {
+            let encoded = Encoded::new(&b).unwrap().len();
+            assert!(encoded_size_bound(&b) >= encoded, "bound {} < encoded {encoded}", encoded_size_bound(&b));
+        }
+        // Small enough to be useful: a one-row result is far under 128 KiB.
+        assert!(encoded_size_bound(&ints(1)) < 8 * 1024);
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! The core's [`SharedMemory`] seam implemented on POSIX segments: what a
-//! worker plugs into `ServerBuilder::shared_memory` to attach the segments
-//! clients name (pipe and Unix-socket connections).
+//! The core's [`SharedMemory`] / [`SharedSegment`] seam implemented on
+//! POSIX segments: what a worker plugs into `ServerBuilder::shared_memory`
+//! to attach the segments clients name (pipe and Unix-socket connections),
+//! and the segment a client creates for its own connection
+//! ([`ClientSegment`], handed to `Client::offer_shared_memory`).
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use vgi_rpc_core::{RpcError, SharedMemory, SharedSegment};
 
-use crate::batch::{min_batch_bytes, Encoded};
-use crate::Segment;
+use crate::batch::{encoded_size_bound, min_batch_bytes, Encoded};
+use crate::{Segment, ShmError};
 
 /// Attaches client segments by name (`shm_open` + `mmap`). Results under
 /// [`min_batch_bytes`] stay on the pipe.
@@ -20,6 +22,26 @@ impl SharedMemory for PosixSharedMemory {
     }
 }
 
+/// Copy out the batch at `offset` / `length` and free its region.
+fn take(segment: &mut Segment, schema: &SchemaRef, offset: u64, length: u64) -> Result<RecordBatch, RpcError> {
+    let batch = segment.read_batch(schema, offset, length)?;
+    segment.allocator().free(offset)?;
+    Ok(batch)
+}
+
+/// Store `batch` when it is large enough to pay off and fits. Small
+/// batches (most results, every tick) are ruled out before encoding.
+fn put(segment: &mut Segment, batch: &RecordBatch) -> Result<Option<(u64, u64)>, RpcError> {
+    if encoded_size_bound(batch) < min_batch_bytes() {
+        return Ok(None);
+    }
+    let encoded = Encoded::new(batch)?;
+    if encoded.len() < min_batch_bytes() {
+        return Ok(None);
+    }
+    Ok(segment.write_encoded(&encoded)?)
+}
+
 /// A client's segment, attached for one connection.
 struct Attached(Segment);
 
@@ -29,16 +51,50 @@ impl SharedSegment for Attached {
     }
 
     fn take(&mut self, schema: &SchemaRef, offset: u64, length: u64) -> Result<RecordBatch, RpcError> {
-        let batch = self.0.read_batch(schema, offset, length)?;
-        self.0.allocator().free(offset)?;
-        Ok(batch)
+        take(&mut self.0, schema, offset, length)
     }
 
     fn put(&mut self, batch: &RecordBatch) -> Result<Option<(u64, u64)>, RpcError> {
-        let encoded = Encoded::new(batch)?;
-        if encoded.len() < min_batch_bytes() {
-            return Ok(None);
-        }
-        Ok(self.0.write_encoded(&encoded)?)
+        put(&mut self.0, batch)
+    }
+}
+
+/// A segment a client creates for its own connection (one per worker
+/// borrow, as the reference's pool does). Dropping it unmaps it and
+/// removes its name; a worker that attached it keeps its mapping until it
+/// attaches another.
+#[derive(Debug)]
+pub struct ClientSegment(Segment);
+
+impl ClientSegment {
+    /// Create a segment of `size` bytes (header included) under a fresh name.
+    pub fn create(size: u64) -> Result<ClientSegment, ShmError> {
+        Segment::create(size).map(ClientSegment)
+    }
+
+    /// Its size in bytes, as requests advertise it.
+    pub fn size(&self) -> u64 {
+        self.0.size()
+    }
+}
+
+impl SharedSegment for ClientSegment {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn take(&mut self, schema: &SchemaRef, offset: u64, length: u64) -> Result<RecordBatch, RpcError> {
+        take(&mut self.0, schema, offset, length)
+    }
+
+    fn put(&mut self, batch: &RecordBatch) -> Result<Option<(u64, u64)>, RpcError> {
+        put(&mut self.0, batch)
+    }
+}
+
+impl Drop for ClientSegment {
+    fn drop(&mut self) {
+        // Already gone (someone unlinked it) is fine: the mapping is ours.
+        let _ = self.0.unlink();
     }
 }

@@ -17,8 +17,8 @@ mod error;
 pub mod header;
 mod segment;
 
-pub use batch::{min_batch_bytes, Encoded};
-pub use channel::PosixSharedMemory;
+pub use batch::{encoded_size_bound, min_batch_bytes, Encoded};
+pub use channel::{ClientSegment, PosixSharedMemory};
 pub use error::ShmError;
 pub use header::{Allocator, HEADER_SIZE, MAX_ALLOCS};
 pub use segment::Segment;

@@ -1,6 +1,8 @@
 //! Byte-stream transports for vgi-rpc: the same raw Arrow IPC framing over
 //! stdin/stdout, a child process's pipes, and Unix and TCP sockets; and the
-//! [`launcher`] that starts and reuses warm Unix-socket workers.
+//! [`launcher`] that starts and reuses warm Unix-socket workers, and a
+//! [`WorkerPool`] of warm subprocess workers (with a shared-memory segment
+//! per borrow under the `shm` feature).
 //!
 //! These are the only places that touch file descriptors; the protocol
 //! itself lives in `vgi-rpc-core`.
@@ -16,6 +18,7 @@ pub mod idle;
 pub mod launcher;
 mod message_pace;
 pub mod pipe_size;
+pub mod pool;
 pub mod shutdown;
 mod socket_server;
 pub mod spin;
@@ -26,6 +29,7 @@ pub mod unix;
 pub mod worker;
 
 pub use clamped::{ClampedReader, ClampedWriter};
+pub use pool::{PoolError, PoolMetrics, PooledWorker, WorkerPool};
 pub use shutdown::Shutdown;
 pub use socket_server::{SocketOptions, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use stdio::serve_stdio;

@@ -63,6 +63,11 @@ impl SubprocessClient {
         self.child.id()
     }
 
+    /// Whether the worker process has exited (reaped without blocking).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Close the worker's stdin and wait for it to exit.
     pub fn close(mut self) -> io::Result<std::process::ExitStatus> {
         drop(self.client.take());
