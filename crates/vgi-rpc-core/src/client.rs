@@ -206,6 +206,15 @@ impl<R: Read, W: Write> Client<R, W> {
         !self.broken
     }
 
+    /// Free the segment regions of dropped zero-copy results: called as
+    /// this side's turn begins, before it writes.
+    fn reclaim_shared_memory(&mut self) -> Result<(), CallError> {
+        match self.shm.as_mut() {
+            Some(shm) => shm.segment.reclaim().map_err(|e| CallError::SharedMemory(Box::new(e))),
+            None => Ok(()),
+        }
+    }
+
     /// Note `result`'s error, if it may have broken the connection.
     fn track<T>(&mut self, result: Result<T, CallError>) -> Result<T, CallError> {
         if let Err(e) = &result {
@@ -279,6 +288,7 @@ impl<R: Read, W: Write> Client<R, W> {
     }
 
     fn write_request_stream(&mut self, params: &RecordBatch, metadata: &Metadata) -> Result<(), CallError> {
+        self.reclaim_shared_memory()?;
         let schema = EncodedSchema::new(params.schema());
         let mut out = StreamWriter::begin(&mut self.w, &schema)?;
         out.write(&mut self.w, params, metadata)?;
@@ -486,6 +496,7 @@ impl StreamCore {
         batch: &RecordBatch,
         metadata: &Metadata,
     ) -> Result<(), CallError> {
+        client.reclaim_shared_memory()?;
         let external = match client.inputs.as_ref().filter(|p| p.wants(batch)) {
             Some(policy) => Some(policy.externalize(batch, metadata, &Metadata::new())?),
             None => None,

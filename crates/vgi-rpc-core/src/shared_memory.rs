@@ -36,6 +36,13 @@ pub trait SharedSegment: Send {
     /// Store `batch`, returning `(offset, length)` for its pointer, or
     /// `None` when it should go inline (too small to pay off, or no room).
     fn put(&mut self, batch: &RecordBatch) -> Result<Option<(u64, u64)>, RpcError>;
+    /// Called when this side is about to write its next message, while the
+    /// peer waits for it and leaves the allocation table alone: free
+    /// regions whose batches were handed out without a copy and have since
+    /// been dropped. Segments that copy everything out have nothing to do.
+    fn reclaim(&mut self) -> Result<(), RpcError> {
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for dyn SharedMemory {

@@ -185,12 +185,18 @@ impl Segment {
             .next()
             .ok_or_else(|| ShmError::Decode("the stored stream holds no batch".into()))?
             .batch;
-        if batch.schema_ref().fields() == schema.fields() {
-            return Ok(batch);
-        }
-        RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
-            .map_err(|e| ShmError::Decode(format!("stored batch does not match the pointer's schema: {e}")))
+        with_pointer_schema(batch, schema)
     }
+}
+
+/// `batch` under the pointer batch's `schema` (its field names, types and
+/// metadata), which the stored stream must match column for column.
+pub(crate) fn with_pointer_schema(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ShmError> {
+    if batch.schema_ref().fields() == schema.fields() {
+        return Ok(batch);
+    }
+    RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+        .map_err(|e| ShmError::Decode(format!("stored batch does not match the pointer's schema: {e}")))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use arrow_schema::SchemaRef;
 use vgi_rpc_core::{RpcError, SharedMemory, SharedSegment};
 
 use crate::batch::{encoded_size_bound, min_batch_bytes, Encoded};
+use crate::lease::{lendable, read_lent, Releases};
 use crate::{Segment, ShmError};
 
 /// Attaches client segments by name (`shm_open` + `mmap`). Results under
@@ -60,41 +61,62 @@ impl SharedSegment for Attached {
 }
 
 /// A segment a client creates for its own connection (one per worker
-/// borrow, as the reference's pool does). Dropping it unmaps it and
-/// removes its name; a worker that attached it keeps its mapping until it
-/// attaches another.
+/// borrow, as the reference's pool does). Dropping it removes its name; the
+/// mapping lasts while batches lent out of it live, and a worker that
+/// attached it keeps its own mapping until it attaches another.
+///
+/// Results with only fixed-width columns are read without a copy: the
+/// batch's buffers point into the segment and its region is freed on the
+/// client's first turn after they are dropped (see the `lease` module).
+/// Anything else is copied out and freed at once.
 #[derive(Debug)]
-pub struct ClientSegment(Segment);
+pub struct ClientSegment {
+    pub(crate) segment: Segment,
+    releases: Releases,
+}
 
 impl ClientSegment {
     /// Create a segment of `size` bytes (header included) under a fresh name.
     pub fn create(size: u64) -> Result<ClientSegment, ShmError> {
-        Segment::create(size).map(ClientSegment)
+        Ok(ClientSegment { segment: Segment::create(size)?, releases: Releases::default() })
     }
 
     /// Its size in bytes, as requests advertise it.
     pub fn size(&self) -> u64 {
-        self.0.size()
+        self.segment.size()
+    }
+
+    /// Regions currently allocated (results still held, inputs the worker
+    /// has not taken yet).
+    pub fn allocations(&self) -> Result<usize, ShmError> {
+        crate::header::num_allocs(self.segment.header())
     }
 }
 
 impl SharedSegment for ClientSegment {
     fn name(&self) -> &str {
-        self.0.name()
+        self.segment.name()
     }
 
     fn take(&mut self, schema: &SchemaRef, offset: u64, length: u64) -> Result<RecordBatch, RpcError> {
-        take(&mut self.0, schema, offset, length)
+        if lendable(schema) {
+            return Ok(read_lent(&self.segment, schema, offset, length, &self.releases)?);
+        }
+        take(&mut self.segment, schema, offset, length)
     }
 
     fn put(&mut self, batch: &RecordBatch) -> Result<Option<(u64, u64)>, RpcError> {
-        put(&mut self.0, batch)
+        put(&mut self.segment, batch)
+    }
+
+    fn reclaim(&mut self) -> Result<(), RpcError> {
+        Ok(self.releases.reclaim(&mut self.segment)?)
     }
 }
 
 impl Drop for ClientSegment {
     fn drop(&mut self) {
         // Already gone (someone unlinked it) is fine: the mapping is ours.
-        let _ = self.0.unlink();
+        let _ = self.segment.unlink();
     }
 }

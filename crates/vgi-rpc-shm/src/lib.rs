@@ -15,6 +15,7 @@ pub mod batch;
 mod channel;
 mod error;
 pub mod header;
+mod lease;
 mod segment;
 
 pub use batch::{encoded_size_bound, min_batch_bytes, Encoded};

@@ -7,6 +7,7 @@ use std::ffi::c_void;
 use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rustix::fs::Mode;
 use rustix::mm::{MapFlags, ProtFlags};
@@ -18,19 +19,41 @@ use crate::ShmError;
 /// Longest name accepted (POSIX `NAME_MAX` less the leading slash).
 const MAX_NAME: usize = 250;
 
-/// One mapped segment. Dropping it unmaps; [`Segment::unlink`] removes the
-/// name (the creator's job).
+/// One mapped segment. Dropping it unmaps (once no batch lent out of it
+/// remains, see [`Segment::lend`]); [`Segment::unlink`] removes the name
+/// (the creator's job).
 pub struct Segment {
     /// Name without the leading slash (how the reference spells it).
     name: String,
-    base: NonNull<u8>,
+    map: Arc<Mapping>,
     size: u64,
     owner: bool,
 }
 
+/// The `mmap`ed bytes, unmapped when the last holder drops: the segment
+/// itself, or a region lent to zero-copy Arrow buffers.
+pub(crate) struct Mapping {
+    base: NonNull<u8>,
+    len: usize,
+}
+
 // SAFETY: the mapping is plain memory owned by this value; the lockstep
-// protocol (one side active at a time) is what orders access with the peer.
-unsafe impl Send for Segment {}
+// protocol (one side active at a time) is what orders access with the peer,
+// and lent regions are only read.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; shared holders only read regions no one writes while
+// they are lent (the allocator keeps them reserved).
+unsafe impl Sync for Mapping {}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `base`/`len` are exactly the mapping made in `map`, and
+        // nothing borrowed from it outlives the last `Arc` holder.
+        let _ = unsafe { rustix::mm::munmap(self.base.as_ptr().cast::<c_void>(), self.len) };
+    }
+}
+
+impl std::panic::RefUnwindSafe for Mapping {}
 
 impl std::fmt::Debug for Segment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,7 +73,7 @@ fn os_name(name: &str) -> Result<String, ShmError> {
     Ok(format!("/{bare}"))
 }
 
-fn map(fd: &OwnedFd, name: &str, size: u64) -> Result<NonNull<u8>, ShmError> {
+fn map(fd: &OwnedFd, name: &str, size: u64) -> Result<Arc<Mapping>, ShmError> {
     let len = usize::try_from(size).map_err(|_| ShmError::TooSmall { size, header: HEADER_SIZE })?;
     // SAFETY: a fresh shared mapping of `len` bytes of `fd`; no existing
     // memory is touched. It is unmapped exactly once, in Drop.
@@ -58,7 +81,9 @@ fn map(fd: &OwnedFd, name: &str, size: u64) -> Result<NonNull<u8>, ShmError> {
         rustix::mm::mmap(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED, fd, 0)
     }
     .map_err(|e| ShmError::os("mmap", name, e))?;
-    NonNull::new(ptr.cast::<u8>()).ok_or_else(|| ShmError::os("mmap", name, std::io::Error::other("null mapping")))
+    let base = NonNull::new(ptr.cast::<u8>())
+        .ok_or_else(|| ShmError::os("mmap", name, std::io::Error::other("null mapping")))?;
+    Ok(Arc::new(Mapping { base, len }))
 }
 
 fn unique_name() -> String {
@@ -87,8 +112,8 @@ impl Segment {
         let made = (|| {
             rustix::fs::ftruncate(&fd, size).map_err(|e| ShmError::os("ftruncate", &name, e))?;
             let actual = fstat_size(&fd, &name)?;
-            let base = map(&fd, &name, actual)?;
-            let mut seg = Segment { name: name.clone(), base, size: actual, owner: true };
+            let map = map(&fd, &name, actual)?;
+            let mut seg = Segment { name: name.clone(), map, size: actual, owner: true };
             header::initialize(seg.header_mut(), actual)?;
             Ok(seg)
         })();
@@ -108,8 +133,8 @@ impl Segment {
         if size <= HEADER_SIZE {
             return Err(ShmError::TooSmall { size, header: HEADER_SIZE });
         }
-        let base = map(&fd, name, size)?;
-        let seg = Segment { name: path[1..].to_owned(), base, size, owner: false };
+        let map = map(&fd, name, size)?;
+        let seg = Segment { name: path[1..].to_owned(), map, size, owner: false };
         header::validate(seg.header(), size)?;
         Ok(seg)
     }
@@ -133,12 +158,12 @@ impl Segment {
     pub fn header(&self) -> &[u8; HEADER_SIZE as usize] {
         // SAFETY: the mapping is larger than HEADER_SIZE (checked on create
         // and attach) and lives as long as `self`.
-        unsafe { &*self.base.as_ptr().cast::<[u8; HEADER_SIZE as usize]>() }
+        unsafe { &*self.map.base.as_ptr().cast::<[u8; HEADER_SIZE as usize]>() }
     }
 
     fn header_mut(&mut self) -> &mut [u8; HEADER_SIZE as usize] {
         // SAFETY: as in `header`; `&mut self` makes this the only view.
-        unsafe { &mut *self.base.as_ptr().cast::<[u8; HEADER_SIZE as usize]>() }
+        unsafe { &mut *self.map.base.as_ptr().cast::<[u8; HEADER_SIZE as usize]>() }
     }
 
     /// The allocator over this segment's header.
@@ -161,14 +186,25 @@ impl Segment {
     pub fn bytes(&self, offset: u64, length: u64) -> Result<&[u8], ShmError> {
         let (off, len) = self.check(offset, length)?;
         // SAFETY: [off, off+len) lies inside the mapping (checked above).
-        Ok(unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(off), len) })
+        Ok(unsafe { std::slice::from_raw_parts(self.map.base.as_ptr().add(off), len) })
     }
 
     /// A writable data-region slice, bounds-checked.
     pub fn bytes_mut(&mut self, offset: u64, length: u64) -> Result<&mut [u8], ShmError> {
         let (off, len) = self.check(offset, length)?;
         // SAFETY: as in `bytes`; `&mut self` makes this the only view.
-        Ok(unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(off), len) })
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.map.base.as_ptr().add(off), len) })
+    }
+
+    /// Lend the data-region slice `[offset, offset + length)` to a
+    /// zero-copy Arrow buffer: its address, and the mapping to keep alive
+    /// for as long as the buffer lives (the caller keeps the region
+    /// allocated until then).
+    pub(crate) fn lend(&self, offset: u64, length: u64) -> Result<(NonNull<u8>, usize, Arc<Mapping>), ShmError> {
+        let (off, len) = self.check(offset, length)?;
+        // SAFETY: [off, off+len) lies inside the mapping (checked above).
+        let ptr = unsafe { NonNull::new_unchecked(self.map.base.as_ptr().add(off)) };
+        Ok((ptr, len, self.map.clone()))
     }
 
     /// Remove the segment's name (the creator does this once it is done;
@@ -184,13 +220,6 @@ fn fstat_size(fd: &OwnedFd, name: &str) -> Result<u64, ShmError> {
     u64::try_from(st.st_size).map_err(|_| ShmError::os("fstat", name, std::io::Error::other("negative size")))
 }
 
-impl Drop for Segment {
-    fn drop(&mut self) {
-        // SAFETY: `base`/`size` are exactly the mapping made in `map`, and
-        // nothing borrowed from it outlives `self`.
-        let _ = unsafe { rustix::mm::munmap(self.base.as_ptr().cast::<c_void>(), self.size as usize) };
-    }
-}
 
 #[cfg(test)]
 mod tests {
