@@ -220,7 +220,6 @@ fn fstat_size(fd: &OwnedFd, name: &str) -> Result<u64, ShmError> {
     u64::try_from(st.st_size).map_err(|_| ShmError::os("fstat", name, std::io::Error::other("negative size")))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

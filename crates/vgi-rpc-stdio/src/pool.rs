@@ -9,6 +9,23 @@
 //! connection is in step ([`vgi_rpc_core::Client::is_in_step`]); idle
 //! workers beyond `max_idle` or idle longer than `idle_timeout` are closed
 //! (checked on every borrow and return, no reaper thread).
+//!
+//! ```no_run
+//! use vgi_rpc_core::client::no_params;
+//! use vgi_rpc_stdio::WorkerPool;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = WorkerPool::new().max_idle(2);
+//! for _ in 0..3 {
+//!     // The first borrow starts the worker; the next ones reuse it.
+//!     let mut worker = pool.borrow("my-worker", ["--describe"])?;
+//!     worker.set_protocol_version("my.Service", "1.0.0");
+//!     let reply = worker.call("my.Service", "ping", &no_params())?;
+//!     println!("{:?} from pid {}", reply.value(), worker.pid());
+//! }
+//! assert_eq!(pool.metrics().spawns, 1);
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
