@@ -6,7 +6,8 @@ call shape the client makes N calls and reads the worker's own CPU time from
 and after; the median of several repetitions is reported per call, with the
 client's wall time per call beside it. The worker is reached over a pipe
 (``vgi_rpc.rpc.connect``), for bulk output also through a shared-memory
-segment (``WorkerPool(shm_size=...)``), and over one HTTP keep-alive
+segment (``WorkerPool(shm_size=...)``), over a Unix socket
+(``--unix PATH``, ``vgi_rpc.rpc.unix_connect``), and over one HTTP keep-alive
 connection (``--http 0``, ``vgi_rpc.http.http_connect``).
 
 The floor is the same client process doing the least a worker could: a
@@ -36,7 +37,7 @@ from drive_bench_worker import BenchmarkService  # noqa: E402  (the same Protoco
 
 from vgi_rpc.http import http_connect  # noqa: E402
 from vgi_rpc.pool import WorkerPool  # noqa: E402
-from vgi_rpc.rpc import AnnotatedBatch, connect  # noqa: E402
+from vgi_rpc.rpc import AnnotatedBatch, connect, unix_connect  # noqa: E402
 
 #: The segment a pooled worker writes bulk output into (8 MB batches, released as read).
 SHM_SIZE = 64 * 1024 * 1024
@@ -168,6 +169,23 @@ def main() -> int:
             "worker_cpu_ms_per_mb": b["worker_cpu_us"] / 1e3 / mb,
             "mb_per_s": mb / (b["wall_us"] / 1e6),
         }
+    sock_path = f"/tmp/vgi-cpu-per-call-{os.getpid()}.sock"
+    unix_worker = subprocess.Popen([args.worker, "--unix", sock_path], stdout=subprocess.PIPE, text=True)
+    try:
+        line = unix_worker.stdout.readline().strip() if unix_worker.stdout else ""
+        assert line.startswith("UNIX:"), f"worker said {line!r}"
+        with unix_connect(BenchmarkService, line[5:]) as svc:
+            results["Unix noop"] = measure(unix_worker.pid, n, reps, repeated(svc.noop, n))
+            results["Unix add"] = measure(unix_worker.pid, n, reps, repeated(lambda: svc.add(a=1.5, b=2.25), n))
+
+            def unix_generate() -> None:
+                for _ in svc.generate(count=n):
+                    pass
+
+            results["Unix generate, per batch"] = measure(unix_worker.pid, n, reps, unix_generate)
+    finally:
+        unix_worker.terminate()
+        unix_worker.wait(timeout=10)
     http_worker = subprocess.Popen([args.worker, "--http", "0"], stdout=subprocess.PIPE, text=True)
     try:
         line = http_worker.stdout.readline().strip() if http_worker.stdout else ""
