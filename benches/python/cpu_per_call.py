@@ -21,13 +21,14 @@ multiple of that floor.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -92,6 +93,33 @@ def repeated(fn: Callable[[], object], count: int) -> Callable[[], None]:
             fn()
 
     return run
+
+
+@contextlib.contextmanager
+def listening_worker(cmd: list[str], prefix: str) -> Iterator[tuple[int, str]]:
+    """Start a worker that announces its address (``PORT:``, ``UNIX:``); yield its pid and address."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip() if proc.stdout else ""
+        assert line.startswith(prefix), f"worker said {line!r}"
+        yield proc.pid, line[len(prefix) :]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def unary_and_stream(label: str, pid: int, svc: BenchmarkService, n: int, reps: int) -> dict[str, dict[str, float]]:
+    """noop, add and a producer's per-batch cost over one connection to ``pid``."""
+
+    def generate() -> None:
+        for _ in svc.generate(count=n):
+            pass
+
+    return {
+        f"{label} noop": measure(pid, n, reps, repeated(svc.noop, n)),
+        f"{label} add": measure(pid, n, reps, repeated(lambda: svc.add(a=1.5, b=2.25), n)),
+        f"{label} generate, per batch": measure(pid, n, reps, generate),
+    }
 
 
 def floor(size: int, ops: int, reps: int) -> dict[str, float]:
@@ -170,40 +198,12 @@ def main() -> int:
             "mb_per_s": mb / (b["wall_us"] / 1e6),
         }
     sock_path = f"/tmp/vgi-cpu-per-call-{os.getpid()}.sock"
-    unix_worker = subprocess.Popen([args.worker, "--unix", sock_path], stdout=subprocess.PIPE, text=True)
-    try:
-        line = unix_worker.stdout.readline().strip() if unix_worker.stdout else ""
-        assert line.startswith("UNIX:"), f"worker said {line!r}"
-        with unix_connect(BenchmarkService, line[5:]) as svc:
-            results["Unix noop"] = measure(unix_worker.pid, n, reps, repeated(svc.noop, n))
-            results["Unix add"] = measure(unix_worker.pid, n, reps, repeated(lambda: svc.add(a=1.5, b=2.25), n))
-
-            def unix_generate() -> None:
-                for _ in svc.generate(count=n):
-                    pass
-
-            results["Unix generate, per batch"] = measure(unix_worker.pid, n, reps, unix_generate)
-    finally:
-        unix_worker.terminate()
-        unix_worker.wait(timeout=10)
-    http_worker = subprocess.Popen([args.worker, "--http", "0"], stdout=subprocess.PIPE, text=True)
-    try:
-        line = http_worker.stdout.readline().strip() if http_worker.stdout else ""
-        assert line.startswith("PORT:"), f"worker said {line!r}"
-        with http_connect(BenchmarkService, f"http://127.0.0.1:{line[5:]}") as svc:
-            http_n = max(1, n // 4)
-
-            results["HTTP noop"] = measure(http_worker.pid, http_n, reps, repeated(svc.noop, http_n))
-            results["HTTP add"] = measure(http_worker.pid, http_n, reps, repeated(lambda: svc.add(a=1.5, b=2.25), http_n))
-
-            def http_generate() -> None:
-                for _ in svc.generate(count=http_n):
-                    pass
-
-            results["HTTP generate, per batch"] = measure(http_worker.pid, http_n, reps, http_generate)
-    finally:
-        http_worker.terminate()
-        http_worker.wait(timeout=10)
+    with listening_worker([args.worker, "--unix", sock_path], "UNIX:") as (pid, address):
+        with unix_connect(BenchmarkService, address) as svc:
+            results.update(unary_and_stream("Unix", pid, svc, n, reps))
+    with listening_worker([args.worker, "--http", "0"], "PORT:") as (pid, port):
+        with http_connect(BenchmarkService, f"http://127.0.0.1:{port}") as svc:
+            results.update(unary_and_stream("HTTP", pid, svc, max(1, n // 4), reps))
     # ~ the size of a noop request and of its answer on the wire.
     results["floor: cat echo, 512 B"] = floor(512, n, reps)
     floor_cpu = results["floor: cat echo, 512 B"]["worker_cpu_us"]
