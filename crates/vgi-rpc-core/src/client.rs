@@ -8,7 +8,7 @@
 //! through an [`ExternalStorage`] and sent as pointers when one is set.
 //!
 //! Shared memory (WIRE_PROTOCOL.md §11): with a segment set
-//! ([`Client::set_shared_memory`]) every request names it, large exchange
+//! ([`Client::offer_shared_memory`]) every request names it, large exchange
 //! inputs ride in it, and the pointer batches the server answers with are
 //! read out of it.
 
@@ -64,21 +64,19 @@ impl CallError {
             _ => None,
         }
     }
-}
 
-impl From<std::io::Error> for CallError {
-    fn from(e: std::io::Error) -> Self {
-        CallError::Wire(WireError::Io(e))
-    }
-}
-
-impl CallError {
     /// Whether the connection may be out of step after this error (part of
     /// a message unread or unwritten): the bytes failed or the server broke
     /// the protocol. Remote errors, refused uploads, unresolvable pointers
     /// and closed sessions leave it in step.
     fn breaks_connection(&self) -> bool {
         matches!(self, CallError::Wire(_) | CallError::Protocol(_))
+    }
+}
+
+impl From<std::io::Error> for CallError {
+    fn from(e: std::io::Error) -> Self {
+        CallError::Wire(WireError::Io(e))
     }
 }
 

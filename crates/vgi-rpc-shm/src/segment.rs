@@ -20,7 +20,7 @@ use crate::ShmError;
 const MAX_NAME: usize = 250;
 
 /// One mapped segment. Dropping it unmaps (once no batch lent out of it
-/// remains, see [`Segment::lend`]); [`Segment::unlink`] removes the name
+/// remains, see `Segment::lend`); [`Segment::unlink`] removes the name
 /// (the creator's job).
 pub struct Segment {
     /// Name without the leading slash (how the reference spells it).

@@ -22,7 +22,7 @@
 //! the reader when this side has written; without one, every wait counts
 //! as a turn.
 //!
-//! Within a message the reader first tries a nap: [`MessagePace`] knows how
+//! Within a message the reader first tries a nap: `MessagePace` knows how
 //! long the peer usually takes to finish a message it has started, and one
 //! sleep until then replaces spinning across (or waking for) every piece.
 //!

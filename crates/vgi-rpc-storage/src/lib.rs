@@ -11,7 +11,7 @@
 //!   requested, a bounded redirect count, an encoded-bytes cap enforced
 //!   while streaming, and an independent decoded-bytes cap.
 //! * [`object`] (feature `object-store`, plus `s3`, `gcs`, `azure`):
-//!   [`ObjectStorage`](object::ObjectStorage) on arrow-rs's `object_store`,
+//!   [`object::ObjectStorage`] on arrow-rs's `object_store`,
 //!   streaming multipart uploads answered with presigned URLs.
 //!
 //! HTTP is blocking (`ureq`, plain HTTP only in this build: no TLS feature

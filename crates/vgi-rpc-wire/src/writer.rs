@@ -3,7 +3,7 @@
 //! arrow-ipc's stream writer cannot attach custom metadata to a record batch
 //! message, which vgi-rpc needs on every batch, so this writer frames record
 //! batch messages itself. Batches without dictionary or run-end-encoded
-//! columns are laid out by [`crate::body`] and written from the arrays' own
+//! columns are laid out by `crate::body` and written from the arrays' own
 //! memory; the others are encoded by arrow-ipc (which copies the body into
 //! one buffer and tracks dictionaries), with the metadata added to its
 //! message. Both paths produce the same bytes for the same batch.

@@ -8,7 +8,7 @@
 //! * [`Externalization`]: the server's policy (storage, threshold, request
 //!   pointer resolver), injected through [`crate::ServerBuilder`].
 //!
-//! Writing pointers lives in [`write`] (streaming into a [`sink`]); reading
+//! Writing pointers lives in [`write`](mod@write) (streaming into a [`sink`]); reading
 //! them back in [`resolve`].
 
 pub mod resolve;

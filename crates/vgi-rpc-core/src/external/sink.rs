@@ -1,7 +1,7 @@
 //! Streaming uploads: [`UploadSink`], the byte sink an externalized payload
-//! is encoded straight into, and [`Buffered`], the sink every storage gets
+//! is encoded straight into, and `Buffered`, the sink every storage gets
 //! by default (it collects the payload and hands it to
-//! [`ExternalStorage::upload`](super::ExternalStorage::upload) at the end),
+//! [`ExternalStorage::upload`] at the end),
 //! plus [`HashingWriter`], which digests and counts the raw bytes on their
 //! way into a sink.
 

@@ -3,16 +3,16 @@
 //! Azure Blob Storage (`azure`) and local directories (`object-store`).
 //!
 //! [`ObjectStorage`] is an [`ExternalStorage`]: uploads stream into the
-//! store as multipart uploads with bounded part buffers ([`upload`]) and
+//! store as multipart uploads with bounded part buffers (`upload`) and
 //! are answered with presigned `GET` URLs that expire after
-//! [`ObjectConfig::presign_expiry`] ([`sign`]); cloud stores also vend
+//! [`ObjectConfig::presign_expiry`] (`sign`); cloud stores also vend
 //! presigned `PUT` + `GET` pairs for `__upload_url__/init`. Local
 //! directories hand out `file://` URLs, which only a
 //! [`LocalFileResolver`] admitting that directory reads; they vend no
 //! upload URLs.
 //!
 //! The trait is sync and `object_store` is async: the storage owns a small
-//! tokio runtime ([`runtime`]) and waits on channels, never `block_on`, so
+//! tokio runtime (`runtime`) and waits on channels, never `block_on`, so
 //! it works from plain threads and from inside another runtime's
 //! `block_in_place` or blocking pool alike.
 //!
