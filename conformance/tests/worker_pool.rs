@@ -85,6 +85,18 @@ fn idle_workers_beyond_the_cap_are_closed() {
     assert_eq!((m.spawns, m.returns, m.evictions_max, m.idle, m.active), (2, 2, 1, 1, 0));
 }
 
+#[test]
+fn workers_idle_past_the_timeout_are_closed() {
+    let pool = WorkerPool::new().idle_timeout(std::time::Duration::from_millis(100));
+    let first = borrow(&pool).pid();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut next = borrow(&pool);
+    assert_ne!(next.pid(), first, "the idle worker was closed, a new one started");
+    assert_eq!(echo(&mut next, 3), 3);
+    let m = pool.metrics();
+    assert_eq!((m.spawns, m.reuses, m.evictions_idle), (2, 0, 1));
+}
+
 fn large_params(rows: i64) -> RecordBatch {
     RecordBatch::try_from_iter([
         ("rows_per_batch", Arc::new(Int64Array::from(vec![rows])) as ArrayRef),
