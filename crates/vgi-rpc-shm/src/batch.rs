@@ -40,42 +40,45 @@ pub fn min_batch_bytes() -> u64 {
 
 /// An upper bound on the bytes [`Encoded::new`] would produce for `batch`,
 /// computed without encoding: the arrays' memory (whole buffers, even when
-/// sliced), 64 bytes of alignment padding per buffer, and for the schema
-/// message every name and metadata entry plus a fixed allowance per field.
-/// A batch whose bound is below [`min_batch_bytes`] is not worth encoding
-/// for a segment (it would encode smaller still).
+/// sliced); per buffer its alignment padding (under 64 bytes) and its
+/// 16-byte entry in the message header, per array node 16 bytes more; and
+/// for the schema message every name and metadata entry plus a fixed
+/// allowance per field and nested type. A batch whose bound is below
+/// [`min_batch_bytes`] is not worth encoding for a segment (it would encode
+/// smaller still).
 pub fn encoded_size_bound(batch: &RecordBatch) -> u64 {
     fn data_bound(data: &ArrayData) -> u64 {
+        // The validity bitmap is not among `buffers()`: count it too.
         let buffers = data.buffers().len() as u64 + 1;
-        64 * buffers + data.child_data().iter().map(data_bound).sum::<u64>()
+        16 + 80 * buffers + data.child_data().iter().map(data_bound).sum::<u64>()
+    }
+    fn entries_bound<'a>(metadata: impl IntoIterator<Item = (&'a String, &'a String)>) -> u64 {
+        metadata.into_iter().map(|(k, v)| (k.len() + v.len() + 16) as u64).sum()
     }
     fn field_bound(field: &Field) -> u64 {
-        let metadata: usize = field.metadata().iter().map(|(k, v)| k.len() + v.len() + 16).sum();
-        let children = match field.data_type() {
-            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
-                field_bound(f)
-            }
-            DataType::ListView(f) | DataType::LargeListView(f) => field_bound(f),
+        field.name().len() as u64 + entries_bound(field.metadata()) + 256 + type_bound(field.data_type())
+    }
+    fn type_bound(data_type: &DataType) -> u64 {
+        64 + match data_type {
+            DataType::List(f)
+            | DataType::LargeList(f)
+            | DataType::FixedSizeList(f, _)
+            | DataType::Map(f, _)
+            | DataType::ListView(f)
+            | DataType::LargeListView(f) => field_bound(f),
             DataType::Struct(fs) => fs.iter().map(|f| field_bound(f)).sum(),
             DataType::Union(fs, _) => fs.iter().map(|(_, f)| field_bound(f)).sum(),
             DataType::RunEndEncoded(a, b) => field_bound(a) + field_bound(b),
-            DataType::Dictionary(_, v) => 256 + 64 * nested_depth(v),
-            other => 64 * nested_depth(other),
-        };
-        (field.name().len() + metadata) as u64 + 256 + children
-    }
-    fn nested_depth(t: &DataType) -> u64 {
-        match t {
-            DataType::Dictionary(_, v) => 1 + nested_depth(v),
-            _ => 1,
+            // The dictionary's own batch message, and its value type.
+            DataType::Dictionary(_, v) => 256 + type_bound(v),
+            _ => 0,
         }
     }
     let schema = batch.schema_ref();
-    let schema_bytes: u64 = schema.fields().iter().map(|f| field_bound(f)).sum::<u64>()
-        + schema.metadata().iter().map(|(k, v)| (k.len() + v.len() + 16) as u64).sum::<u64>()
-        + 1024;
+    let schema_bytes = schema.fields().iter().map(|f| field_bound(f)).sum::<u64>() + entries_bound(schema.metadata());
     let arrays: u64 = batch.columns().iter().map(|c| c.get_array_memory_size() as u64 + data_bound(&c.to_data())).sum();
-    schema_bytes + arrays + 1024
+    // Framing, the batch message's fixed header and the end-of-stream marker.
+    schema_bytes + arrays + 2048
 }
 
 fn has_dictionary_columns(schema: &Schema) -> bool {
@@ -278,7 +281,15 @@ mod tests {
             vec![Arc::new(Int64Array::from(vec![1, 2, 3])), strings, lists, nested, Arc::new(dict)];
         let batch = RecordBatch::try_new(schema, columns).unwrap();
         let big = ints(100_000);
-        for b in [batch.clone(), batch.slice(1, 2), batch.slice(0, 0), ints(1), big.clone(), big.slice(500, 70_000)] {
+        // Many one-byte buffers: padding and header entries outweigh the data.
+        let narrow = RecordBatch::try_from_iter(
+            (0..200)
+                .map(|i| (format!("c{i}"), Arc::new(arrow_array::Int8Array::from(vec![Some(1), None])) as ArrayRef)),
+        )
+        .unwrap();
+        for b in
+            [batch.clone(), batch.slice(1, 2), batch.slice(0, 0), ints(1), big.clone(), big.slice(500, 70_000), narrow]
+        {
             let encoded = Encoded::new(&b).unwrap().len();
             assert!(encoded_size_bound(&b) >= encoded, "bound {} < encoded {encoded}", encoded_size_bound(&b));
         }
