@@ -48,7 +48,7 @@ pub fn py_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// Framing checks on the request metadata: method present, request version right.
-pub(crate) fn check_request_header(req: &Request) -> Result<String, RpcError> {
+pub(crate) fn check_request_header(req: &Request) -> Result<&str, RpcError> {
     if req.metadata.had_invalid_utf8() {
         return Err(RpcError::protocol_error(
             "Invalid request batch custom_metadata: keys and values such as 'vgi_rpc.method' must be valid UTF-8.",
@@ -60,18 +60,20 @@ pub(crate) fn check_request_header(req: &Request) -> Result<String, RpcError> {
              'vgi_rpc.method' key in its Arrow IPC custom_metadata with the method name as a UTF-8 string.",
         ));
     };
-    let fix = format!("Set the 'vgi_rpc.request_version' custom_metadata value to {}.", py_repr(REQUEST_VERSION));
+    let fix = || format!("Set the 'vgi_rpc.request_version' custom_metadata value to {}.", py_repr(REQUEST_VERSION));
     match req.request_version() {
         None => {
             return Err(RpcError::version_error(format!(
-                "Missing 'vgi_rpc.request_version' in request batch custom_metadata. {fix}"
+                "Missing 'vgi_rpc.request_version' in request batch custom_metadata. {}",
+                fix()
             )))
         }
         Some(v) if v != REQUEST_VERSION => {
             return Err(RpcError::version_error(format!(
-                "Unsupported request version {}, expected {}. {fix}",
+                "Unsupported request version {}, expected {}. {}",
                 py_repr(v),
-                py_repr(REQUEST_VERSION)
+                py_repr(REQUEST_VERSION),
+                fix()
             )))
         }
         Some(_) => {}
@@ -85,7 +87,7 @@ pub(crate) fn check_request_header(req: &Request) -> Result<String, RpcError> {
             format_schema(batch.schema_ref())
         )));
     }
-    Ok(method.to_owned())
+    Ok(method)
 }
 
 /// `name: type` pairs, for messages.

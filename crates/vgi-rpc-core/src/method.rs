@@ -80,7 +80,7 @@ pub(crate) enum Handler {
 /// A declared method with its handler.
 #[derive(Clone)]
 pub struct MethodDef {
-    name: String,
+    name: Arc<str>,
     kind: MethodKind,
     params: Arc<EncodedSchema>,
     result: Arc<EncodedSchema>,
@@ -120,6 +120,10 @@ impl MethodDef {
 
     /// Method name.
     pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Method name, shared (a call context holds it without a copy).
+    pub fn shared_name(&self) -> &Arc<str> {
         &self.name
     }
     /// Shape.
@@ -257,7 +261,7 @@ impl MethodBuilder {
             _ => Arc::new(EncodedSchema::empty().clone()),
         };
         MethodDef {
-            name: self.name,
+            name: Arc::from(self.name),
             kind,
             params: Arc::new(EncodedSchema::new(Arc::new(Schema::new(self.params)))),
             result,

@@ -76,7 +76,7 @@ pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
 /// A protocol under construction or hosted by a server.
 #[derive(Debug, Clone)]
 pub struct Protocol {
-    name: String,
+    name: Arc<str>,
     version: Option<String>,
     methods: Vec<Arc<MethodDef>>,
     index: HashMap<String, usize>,
@@ -90,7 +90,7 @@ impl Protocol {
     /// A protocol called `name` with no methods yet.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
-            name: name.into(),
+            name: Arc::from(name.into()),
             version: None,
             methods: Vec::new(),
             index: HashMap::new(),
@@ -144,7 +144,7 @@ impl Protocol {
         validate_protocol_name(&self.name, framework || self.reserved)?;
         if let Some(v) = &self.version {
             if parse_version(v).is_none() {
-                return Err(RegistryError::InvalidVersion { protocol: self.name.clone(), version: v.clone() });
+                return Err(RegistryError::InvalidVersion { protocol: self.name.to_string(), version: v.clone() });
             }
         }
         self.methods.sort_by(|a, b| a.name().cmp(b.name()));
@@ -152,19 +152,23 @@ impl Protocol {
         for (i, m) in self.methods.iter().enumerate() {
             if self.index.insert(m.name().to_owned(), i).is_some() {
                 return Err(RegistryError::DuplicateMethod {
-                    protocol: self.name.clone(),
+                    protocol: self.name.to_string(),
                     method: m.name().to_owned(),
                 });
             }
         }
         let preimage = canonical_description(&self.name, self.methods.iter().map(|m| m.as_ref()))
-            .map_err(|source| RegistryError::UnhashableType { protocol: self.name.clone(), source })?;
+            .map_err(|source| RegistryError::UnhashableType { protocol: self.name.to_string(), source })?;
         self.hash = hash_preimage(&preimage);
         Ok(self)
     }
 
     /// Wire name (the routing key).
     pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Wire name, shared (a call context holds it without a copy).
+    pub fn shared_name(&self) -> &Arc<str> {
         &self.name
     }
     /// Declared version, if any.

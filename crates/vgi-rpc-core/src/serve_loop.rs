@@ -200,10 +200,10 @@ impl Session<'_> {
             self.answer_transport_options(w, &request_id, &req)?;
             return Ok(Flow::Continue);
         }
-        let (protocol, def) = match resolve(server, &req, &method_name) {
+        let (protocol, def) = match resolve(server, &req, method_name) {
             Ok(found) => found,
             Err(err) => {
-                reply.error_stream(w, EncodedSchema::empty(), &err, primary, &method_name)?;
+                reply.error_stream(w, EncodedSchema::empty(), &err, primary, method_name)?;
                 return Ok(Flow::Continue);
             }
         };
@@ -273,8 +273,8 @@ impl Session<'_> {
         let ctx = CallContext::new(
             Arc::from(request_id.as_str()),
             server.server_id().clone(),
-            Arc::from(protocol.name()),
-            Arc::from(def.name()),
+            protocol.shared_name().clone(),
+            def.shared_name().clone(),
             self.conn.auth.clone(),
             req.metadata.clone(),
         )

@@ -3,11 +3,63 @@
 //! Order is preserved exactly as read or inserted, because some peers'
 //! Arrow libraries do not sort keys and tests compare what was sent.
 
+use std::sync::Arc;
+
 /// Custom metadata attached to one record batch message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The text of every key and value lives in one buffer shared by clones, so
+/// reading a message's metadata costs a fixed handful of allocations however
+/// many entries it has, and a clone (a call context keeping the request's
+/// metadata, say) costs none. The first change to a shared set copies it.
+#[derive(Clone, Default)]
 pub struct Metadata {
-    entries: Vec<(String, String)>,
+    /// `None` while empty: an empty set allocates nothing.
+    entries: Option<Arc<Entries>>,
     lossy: bool,
+}
+
+/// Keys and values packed in one string, in order.
+#[derive(Clone, Default)]
+struct Entries {
+    text: String,
+    spans: Vec<Span>,
+}
+
+/// Where one entry's key and value are in [`Entries::text`].
+#[derive(Clone, Copy)]
+struct Span {
+    key: (usize, usize),
+    value: (usize, usize),
+}
+
+impl Entries {
+    fn with_capacity(entries: usize, text: usize) -> Self {
+        Self { text: String::with_capacity(text), spans: Vec::with_capacity(entries) }
+    }
+
+    fn slice(&self, (start, end): (usize, usize)) -> &str {
+        &self.text[start..end]
+    }
+
+    fn key(&self, span: &Span) -> &str {
+        self.slice(span.key)
+    }
+
+    fn append(&mut self, text: &str) -> (usize, usize) {
+        let start = self.text.len();
+        self.text.push_str(text);
+        (start, self.text.len())
+    }
+
+    fn push(&mut self, key: &str, value: &str) {
+        let key = self.append(key);
+        let value = self.append(value);
+        self.spans.push(Span { key, value });
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.spans.iter().position(|span| self.key(span) == key)
+    }
 }
 
 impl Metadata {
@@ -18,47 +70,63 @@ impl Metadata {
 
     /// A set with room for `n` entries.
     pub fn with_capacity(n: usize) -> Self {
-        Self { entries: Vec::with_capacity(n), lossy: false }
+        Self::with_room(n, n * 32)
+    }
+
+    /// A set with room for `entries` entries of `text` bytes in all.
+    pub(crate) fn with_room(entries: usize, text: usize) -> Self {
+        let entries = (entries > 0).then(|| Arc::new(Entries::with_capacity(entries, text)));
+        Self { entries, lossy: false }
+    }
+
+    /// The entries to change, copied first when a clone shares them.
+    fn entries_mut(&mut self) -> &mut Entries {
+        Arc::make_mut(self.entries.get_or_insert_with(Default::default))
     }
 
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        let entries = self.entries.as_deref()?;
+        entries.spans.iter().find(|span| entries.key(span) == key).map(|span| entries.slice(span.value))
     }
 
     /// Whether `key` is present.
     pub fn contains(&self, key: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == key)
+        self.entries.as_deref().is_some_and(|entries| entries.position(key).is_some())
     }
 
     /// Set `key` to `value`, replacing an existing entry in place.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((key, value)),
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let entries = self.entries_mut();
+        match entries.position(key) {
+            Some(at) => {
+                // The old value's bytes stay behind, unreferenced.
+                entries.spans[at].value = entries.append(value);
+            }
+            None => entries.push(key, value),
         }
     }
 
     /// Builder-style [`Metadata::insert`].
-    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         self.insert(key, value);
         self
     }
 
     /// Remove `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let pos = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.remove(pos).1)
+        let at = self.entries.as_deref()?.position(key)?;
+        let entries = self.entries_mut();
+        let span = entries.spans.remove(at);
+        Some(entries.slice(span.value).to_owned())
     }
 
     /// A copy without `keys`.
     pub fn without(&self, keys: &[&str]) -> Self {
-        let mut out = self.clone();
-        for key in keys {
-            out.remove(key);
-        }
+        let kept = self.iter().filter(|(k, _)| !keys.contains(k));
+        let mut out: Self = kept.collect();
+        out.lossy = self.lossy;
         out
     }
 
@@ -72,27 +140,45 @@ impl Metadata {
     }
 
     /// Append without checking for an existing key (used by the reader).
-    pub(crate) fn push_raw(&mut self, key: String, value: String) {
-        self.entries.push((key, value));
+    pub(crate) fn push_raw(&mut self, key: &str, value: &str) {
+        self.entries_mut().push(key, value);
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.as_deref().map_or(0, |entries| entries.spans.len())
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Entries in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        let entries = self.entries.as_deref();
+        let spans = entries.map_or(&[][..], |entries| &entries.spans[..]);
+        spans.iter().filter_map(move |span| entries.map(|e| (e.key(span), e.slice(span.value))))
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Metadata {
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.lossy == other.lossy && self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Metadata {}
+
+impl std::fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("Metadata");
+        out.field("entries", &self.iter().collect::<Vec<_>>());
+        out.field("lossy", &self.lossy).finish()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Metadata {
     fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
         let mut m = Metadata::new();
         for (k, v) in iter {
@@ -115,5 +201,26 @@ mod tests {
         assert_eq!(m.remove("a").as_deref(), Some("3"));
         assert_eq!(m.get("a"), None);
         assert!(m.contains("b"));
+    }
+
+    #[test]
+    fn a_clone_shares_until_one_side_changes() {
+        let a = Metadata::new().with("k", "v").with("x", "y");
+        let mut b = a.clone();
+        b.insert("k", "changed");
+        b.remove("x");
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![("k", "v"), ("x", "y")]);
+        assert_eq!(b.iter().collect::<Vec<_>>(), vec![("k", "changed")]);
+        assert_ne!(a, b);
+        assert_eq!(a.without(&["x"]), Metadata::new().with("k", "v"));
+    }
+
+    #[test]
+    fn an_empty_set_equals_one_emptied() {
+        let mut m = Metadata::with_capacity(4).with("a", "1");
+        m.remove("a");
+        assert!(m.is_empty());
+        assert_eq!(m, Metadata::new());
+        assert_eq!(m.get("a"), None);
     }
 }

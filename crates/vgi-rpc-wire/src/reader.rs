@@ -419,13 +419,12 @@ fn skip_body<R: Read + ?Sized>(r: &mut R, len: i64, limits: &ReadLimits) -> Resu
 }
 
 fn custom_metadata(message: &Message<'_>) -> Metadata {
-    let mut out = Metadata::new();
-    if let Some(entries) = message.custom_metadata() {
-        out = Metadata::with_capacity(entries.len());
-        for kv in entries.iter() {
-            if let Some(key) = kv.key() {
-                out.push_raw(key.to_owned(), kv.value().unwrap_or_default().to_owned());
-            }
+    let Some(entries) = message.custom_metadata() else { return Metadata::new() };
+    let text = entries.iter().map(|kv| kv.key().map_or(0, |k| k.len() + kv.value().unwrap_or_default().len())).sum();
+    let mut out = Metadata::with_room(entries.len(), text);
+    for kv in entries.iter() {
+        if let Some(key) = kv.key() {
+            out.push_raw(key, kv.value().unwrap_or_default());
         }
     }
     out

@@ -1,6 +1,8 @@
 //! Property tests: per-batch custom metadata survives a stream round trip
 //! exactly (order, empty and Unicode keys and values), and bytes that are
 //! not UTF-8 are repaired to `?` byte for byte with the lossy flag set.
+//! Edits (insert, replace, remove) behave like an ordered list of pairs,
+//! and a clone taken before them is left as it was.
 
 mod prop_support;
 
@@ -86,5 +88,37 @@ proptest! {
         let got: Vec<(&str, &str)> = back.iter().collect();
         prop_assert_eq!(got.last().copied(), Some((want_key.as_str(), want_value.as_str())));
         prop_assert_eq!(&got[..got.len() - 1], &md.iter().collect::<Vec<_>>()[..md.len() - 1]);
+    }
+
+    #[test]
+    fn edits_match_an_ordered_list_and_spare_earlier_clones(
+        start in metadata(4),
+        edits in proptest::collection::vec((any::<bool>(), text(3), text(6)), 0..16),
+    ) {
+        let mut md = start.clone();
+        let mut model: Vec<(String, String)> = start.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        for (insert, key, value) in &edits {
+            let before = md.clone();
+            let before_entries: Vec<(String, String)> = md.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+            if *insert {
+                md.insert(key, value);
+                match model.iter_mut().find(|(k, _)| k == key) {
+                    Some(entry) => entry.1 = value.clone(),
+                    None => model.push((key.clone(), value.clone())),
+                }
+            } else {
+                let at = model.iter().position(|(k, _)| k == key);
+                let removed = at.map(|i| model.remove(i).1);
+                prop_assert_eq!(md.remove(key), removed);
+            }
+            let kept: Vec<(&str, &str)> = before.iter().collect();
+            let was: Vec<(&str, &str)> = before_entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            prop_assert_eq!(kept, was, "a clone taken before the edit is unchanged");
+        }
+        let got: Vec<(&str, &str)> = md.iter().collect();
+        let want: Vec<(&str, &str)> = model.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        prop_assert_eq!(got, want);
+        let back = only_metadata(&control_stream(&md));
+        prop_assert_eq!(back, md);
     }
 }

@@ -24,7 +24,7 @@ pub(super) fn admit(server: &Server, req: &OneRequest<'_>) -> Result<Request, Rp
             "Method name mismatch: URL path has {} but Arrow IPC custom_metadata 'vgi_rpc.method' has {}. These \
              must match.",
             py_repr(req.method.name()),
-            py_repr(&method)
+            py_repr(method)
         )));
     }
     // The metadata is canonical and the path its projection: they must agree.
@@ -48,8 +48,8 @@ pub(super) fn context(server: &Server, req: &OneRequest<'_>, metadata: vgi_rpc_w
     CallContext::new(
         Arc::from(req.request_id),
         server.server_id().clone(),
-        Arc::from(req.protocol.name()),
-        Arc::from(req.method.name()),
+        req.protocol.shared_name().clone(),
+        req.method.shared_name().clone(),
         req.conn.auth.clone(),
         metadata,
     )
