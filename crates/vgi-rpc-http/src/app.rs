@@ -38,6 +38,7 @@ pub struct HttpApp {
     pub(crate) cors: Vec<(HeaderName, HeaderValue)>,
     pub(crate) sticky: Option<Sticky>,
     pub(crate) pages: pages::Pages,
+    pub(crate) inline: crate::inline::InlineHandlers,
     health_body: bytes::Bytes,
 }
 
@@ -108,7 +109,8 @@ impl HttpApp {
         })
         .to_string()
         .into();
-        Ok(Self { prefix, server, config, tokens, capabilities, cors, sticky, pages, health_body })
+        let inline = crate::inline::InlineHandlers::new(&server, config.inline_handler_limit);
+        Ok(Self { prefix, server, config, tokens, capabilities, cors, sticky, pages, inline, health_body })
     }
 
     /// The handle on this app's sticky sessions (drain, shutdown), when

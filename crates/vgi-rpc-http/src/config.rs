@@ -32,6 +32,9 @@ pub const DEFAULT_CORS_MAX_AGE: u32 = 7200;
 /// Default time a draining server waits for in-flight requests before it
 /// closes every connection and returns.
 pub const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(30);
+/// Default [`HttpConfig::inline_handler_limit`]: the time tokio suggests a
+/// task may run between yields.
+pub const DEFAULT_INLINE_HANDLER_LIMIT: Duration = Duration::from_micros(100);
 
 /// How the HTTP server behaves. `Default` matches the reference worker's
 /// `--http` mode (no prefix, no advertised request cap, zstd and gzip
@@ -95,6 +98,10 @@ pub struct HttpConfig {
     /// How long a drain (SIGTERM, or [`crate::serve::Drain::start`]) waits for
     /// in-flight requests before closing every connection.
     pub drain_grace: Duration,
+    /// A method whose latest calls all finished within this time runs its
+    /// handler inline on the runtime thread instead of under
+    /// `block_in_place` (see `inline`); `None`: never inline.
+    pub inline_handler_limit: Option<Duration>,
 }
 
 impl Default for HttpConfig {
@@ -122,6 +129,7 @@ impl Default for HttpConfig {
             header_read_timeout: None,
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
             drain_grace: DEFAULT_DRAIN_GRACE,
+            inline_handler_limit: Some(DEFAULT_INLINE_HANDLER_LIMIT),
         }
     }
 }

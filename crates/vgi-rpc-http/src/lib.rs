@@ -19,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod encoding;
 pub mod headers;
+mod inline;
 pub mod pages;
 pub mod quota;
 mod rpc;

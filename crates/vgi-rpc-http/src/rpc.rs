@@ -3,6 +3,7 @@
 //! (`415`), then dispatch on a blocking thread and the §13 status mapping.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -287,10 +288,12 @@ impl Call {
     }
 }
 
-/// Dispatch off the reactor. On a multi-threaded runtime `block_in_place`
-/// runs the handler on this worker thread and moves the reactor's other work
-/// elsewhere, with no per-call thread hand-off; elsewhere (a current-thread
-/// runtime, where that is not allowed) the handler goes to the blocking pool.
+/// Dispatch: inline when the method has been quick lately and the call is
+/// not bound to a sticky session (see `inline`); otherwise off the reactor.
+/// On a multi-threaded runtime `block_in_place` runs the handler on this
+/// worker thread and moves the reactor's other work elsewhere; elsewhere (a
+/// current-thread runtime, where that is not allowed) the handler goes to
+/// the blocking pool.
 async fn run_handler(
     app: &Arc<HttpApp>,
     call: Call,
@@ -298,13 +301,29 @@ async fn run_handler(
     response_limit: Option<u64>,
 ) -> Result<(Answer, DeferredRecords), RpcError> {
     use tokio::runtime::{Handle, RuntimeFlavor};
+    if call.session_entry.is_none() && app.inline.is_quick(&call.method) {
+        return Ok(timed_dispatch(app, &call, request_id, response_limit));
+    }
     if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-        return Ok(tokio::task::block_in_place(|| call.dispatch(app, request_id, response_limit)));
+        return Ok(tokio::task::block_in_place(|| timed_dispatch(app, &call, request_id, response_limit)));
     }
     let (app, request_id) = (app.clone(), request_id.to_owned());
-    tokio::task::spawn_blocking(move || call.dispatch(&app, &request_id, response_limit))
+    tokio::task::spawn_blocking(move || timed_dispatch(&app, &call, &request_id, response_limit))
         .await
         .map_err(|e| RpcError::runtime_error(format!("dispatch failed: {e}")))
+}
+
+/// Dispatch `call` and tell the inline tracker how long it took.
+fn timed_dispatch(
+    app: &HttpApp,
+    call: &Call,
+    request_id: &str,
+    response_limit: Option<u64>,
+) -> (Answer, DeferredRecords) {
+    let started = Instant::now();
+    let done = call.dispatch(app, request_id, response_limit);
+    app.inline.record(&call.method, started.elapsed());
+    done
 }
 
 /// An Arrow body, compressed with the negotiated coding when it has one,
