@@ -13,7 +13,11 @@ connection (``--http 0``, ``vgi_rpc.http.http_connect``).
 The floor is the same client process doing the least a worker could: a
 ``cat`` process echoing a message of the request's size through a pipe, one
 ``read`` and one ``write`` per round trip. Our worker's CPU is reported as a
-multiple of that floor.
+multiple of that floor. HTTP has a floor of its own: ``vgi-rpc-http-floor``
+(beside WORKER) is hyper on the worker's runtime echoing a noop request's
+body, once as is and once doing the zstd work this client asks of every call
+(decode the request, encode the answer); HTTP rows are reported as a multiple
+of the zstd one.
 
     cpu_per_call.py WORKER [--calls N] [--reps R] [--json]
 """
@@ -31,7 +35,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx2
 import pyarrow as pa
+import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from drive_bench_worker import BenchmarkService  # noqa: E402  (the same Protocol declaration)
@@ -143,6 +149,32 @@ def floor(size: int, ops: int, reps: int) -> dict[str, float]:
         proc.wait(timeout=10)
 
 
+def noop_request() -> bytes:
+    """The IPC stream of a noop request, as this client sends it (uncompressed)."""
+    sink = pa.BufferOutputStream()
+    meta = {b"vgi_rpc.method": b"noop", b"vgi_rpc.request_version": b"1"}
+    with pa.ipc.new_stream(sink, pa.schema([])) as writer:
+        writer.write_batch(pa.RecordBatch.from_pydict({}, schema=pa.schema([])), custom_metadata=meta)
+    return sink.getvalue().to_pybytes()
+
+
+def http_floor(server: str, codec: bool, ops: int, reps: int) -> dict[str, float]:
+    """``vgi-rpc-http-floor`` echoing a noop request over one keep-alive connection."""
+    args = [server, "--zstd"] if codec else [server]
+    body = noop_request()
+    headers = {"Content-Type": "application/vnd.apache.arrow.stream"}
+    if codec:
+        body = zstandard.ZstdCompressor(level=1).compress(body)
+        headers |= {"Content-Encoding": "zstd", "Accept-Encoding": "zstd"}
+    with listening_worker(args, "PORT:") as (pid, port), httpx2.Client() as client:
+        url = f"http://127.0.0.1:{port}/noop"
+
+        def call() -> None:
+            client.post(url, content=body, headers=headers).read()
+
+        return measure(pid, ops, reps, repeated(call, ops))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("worker")
@@ -204,16 +236,21 @@ def main() -> int:
     with listening_worker([args.worker, "--http", "0"], "PORT:") as (pid, port):
         with http_connect(BenchmarkService, f"http://127.0.0.1:{port}") as svc:
             results.update(unary_and_stream("HTTP", pid, svc, max(1, n // 4), reps))
+    floor_server = str(Path(args.worker).with_name("vgi-rpc-http-floor"))
+    results["HTTP floor: hyper echo"] = http_floor(floor_server, False, max(1, n // 4), reps)
+    results["HTTP floor: hyper echo + zstd"] = http_floor(floor_server, True, max(1, n // 4), reps)
     # ~ the size of a noop request and of its answer on the wire.
     results["floor: cat echo, 512 B"] = floor(512, n, reps)
     floor_cpu = results["floor: cat echo, 512 B"]["worker_cpu_us"]
+    http_floor_cpu = results["HTTP floor: hyper echo + zstd"]["worker_cpu_us"]
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     print(f"{'shape':32} {'worker CPU':>12} {'× floor':>8} {'client wall':>12}")
     for name, r in results.items():
         if "worker_cpu_us" in r:
-            print(f"{name:32} {r['worker_cpu_us']:9.2f} µs {r['worker_cpu_us'] / floor_cpu:8.1f} {r['wall_us']:9.1f} µs")
+            base = http_floor_cpu if name.startswith("HTTP") else floor_cpu
+            print(f"{name:32} {r['worker_cpu_us']:9.2f} µs {r['worker_cpu_us'] / base:8.1f} {r['wall_us']:9.1f} µs")
         else:
             print(f"{name:32} {r['worker_cpu_ms_per_mb']:6.3f} ms/MB {'':8} {r['mb_per_s']:8.0f} MB/s")
     return 0
