@@ -100,7 +100,10 @@ pub struct HttpConfig {
     pub drain_grace: Duration,
     /// A method whose latest calls all finished within this time runs its
     /// handler inline on the runtime thread instead of under
-    /// `block_in_place` (see `inline`); `None`: never inline.
+    /// `block_in_place` (see `inline`); `None`: never inline. Turn it off
+    /// when a handler may wait for another request to the same server (a
+    /// rendezvous between two callers): inline handlers that all wait at once
+    /// hold every runtime thread.
     pub inline_handler_limit: Option<Duration>,
 }
 
