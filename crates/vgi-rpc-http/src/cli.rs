@@ -107,6 +107,14 @@ pub struct HttpArgs {
     /// Seconds a client has to send a request body after its headers (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = crate::config::DEFAULT_BODY_READ_TIMEOUT.as_secs_f64())]
     pub body_read_timeout: f64,
+    /// Worker threads of the HTTP runtime (default: one per core); 1 gives a
+    /// few latency-bound clients fewer cross-thread wake-ups per call.
+    #[arg(long, value_name = "N")]
+    pub http_threads: Option<std::num::NonZeroUsize>,
+    /// Always dispatch handlers off the runtime thread (by default a method
+    /// whose recent calls were all quick runs inline).
+    #[arg(long)]
+    pub no_inline_handlers: bool,
     /// Per-principal quotas (they configure the server: build it with `quotas.settings()`).
     #[command(flatten)]
     pub quotas: crate::quota::QuotaArgs,
@@ -212,6 +220,10 @@ impl HttpArgs {
             self.header_read_timeout.map(|s| seconds("--header-read-timeout", s)).transpose()?;
         config.body_read_timeout =
             Some(seconds("--body-read-timeout", self.body_read_timeout)?).filter(|t| !t.is_zero());
+        config.runtime_threads = self.http_threads;
+        if self.no_inline_handlers {
+            config.inline_handler_limit = None;
+        }
         if self.no_call_state_cache {
             config.call_state_cache_entries = 0;
         }
@@ -413,6 +425,17 @@ mod tests {
             assert!(err.starts_with(starts), "{flags:?}: {err}");
         }
         assert!(Cli::try_parse_from(["worker", "--page-accent-color", "red"]).is_err());
+    }
+
+    #[test]
+    fn runtime_threads_and_inline_handler_flags_reach_the_config() {
+        let config = args(&[]).config().expect("defaults");
+        assert_eq!(config.runtime_threads, None);
+        assert_eq!(config.inline_handler_limit, Some(crate::config::DEFAULT_INLINE_HANDLER_LIMIT));
+        let config = args(&["--http-threads", "1", "--no-inline-handlers"]).config().expect("config");
+        assert_eq!(config.runtime_threads.map(|n| n.get()), Some(1));
+        assert_eq!(config.inline_handler_limit, None);
+        assert!(Cli::try_parse_from(["worker", "--http-threads", "0"]).is_err(), "zero threads is refused");
     }
 
     #[test]

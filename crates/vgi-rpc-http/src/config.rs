@@ -105,6 +105,12 @@ pub struct HttpConfig {
     /// rendezvous between two callers): inline handlers that all wait at once
     /// hold every runtime thread.
     pub inline_handler_limit: Option<Duration>,
+    /// Worker threads of the runtime that [`crate::serve::serve_http`]
+    /// starts; `None`: one per core. One thread costs a latency-bound client
+    /// fewer cross-thread wake-ups per call (handlers that block still move
+    /// off it under `block_in_place`), at the price of serving every
+    /// connection's I/O from one core.
+    pub runtime_threads: Option<std::num::NonZeroUsize>,
 }
 
 impl Default for HttpConfig {
@@ -133,6 +139,7 @@ impl Default for HttpConfig {
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
             drain_grace: DEFAULT_DRAIN_GRACE,
             inline_handler_limit: Some(DEFAULT_INLINE_HANDLER_LIMIT),
+            runtime_threads: None,
         }
     }
 }

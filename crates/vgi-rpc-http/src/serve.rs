@@ -438,7 +438,8 @@ const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_millis(100);
 
 /// Bind `addr`, call `on_bound` with the bound address, and serve `server`
 /// until SIGTERM/SIGINT, then drain within `config.drain_grace` (a second
-/// signal ends the drain at once). Runs its own multi-threaded tokio runtime.
+/// signal ends the drain at once). Runs its own multi-threaded tokio runtime
+/// (`config.runtime_threads` worker threads).
 pub fn serve_http(
     server: Arc<Server>,
     config: HttpConfig,
@@ -457,10 +458,11 @@ pub fn serve_http_with(
     on_bound: impl FnOnce(SocketAddr),
     extend: impl FnOnce(Router, &ServeHandles) -> Router,
 ) -> Result<DrainReport, ServeError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_keep_alive(BLOCKING_THREAD_KEEP_ALIVE)
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.runtime_threads {
+        builder.worker_threads(threads.get());
+    }
+    let runtime = builder.enable_all().thread_keep_alive(BLOCKING_THREAD_KEEP_ALIVE).build()?;
     let report = runtime.block_on(async move {
         let options = ServeOptions::from_config(&config);
         let app = HttpApp::new(server, config)?;
