@@ -23,6 +23,8 @@ pub struct Metadata {
 struct Entries {
     text: String,
     spans: Vec<Span>,
+    /// Bytes of `text` no span points at any more (replaced or removed).
+    dead: usize,
 }
 
 /// Where one entry's key and value are in [`Entries::text`].
@@ -34,7 +36,7 @@ struct Span {
 
 impl Entries {
     fn with_capacity(entries: usize, text: usize) -> Self {
-        Self { text: String::with_capacity(text), spans: Vec::with_capacity(entries) }
+        Self { text: String::with_capacity(text), spans: Vec::with_capacity(entries), dead: 0 }
     }
 
     fn slice(&self, (start, end): (usize, usize)) -> &str {
@@ -59,6 +61,36 @@ impl Entries {
 
     fn position(&self, key: &str) -> Option<usize> {
         self.spans.iter().position(|span| self.key(span) == key)
+    }
+
+    /// Point entry `at` at `value`; the old value's bytes become dead.
+    fn replace_value(&mut self, at: usize, value: &str) {
+        let (start, end) = self.spans[at].value;
+        self.dead += end - start;
+        self.spans[at].value = self.append(value);
+        self.compact_if_sparse();
+    }
+
+    /// Drop entry `at`, returning its value.
+    fn remove(&mut self, at: usize) -> String {
+        let span = self.spans.remove(at);
+        let value = self.slice(span.value).to_owned();
+        self.dead += (span.key.1 - span.key.0) + (span.value.1 - span.value.0);
+        self.compact_if_sparse();
+        value
+    }
+
+    /// Repack once dead bytes outweigh live ones, so a set edited over and
+    /// over in place stays the size of what it holds.
+    fn compact_if_sparse(&mut self) {
+        if self.dead < 256 || self.dead < self.text.len() / 2 {
+            return;
+        }
+        let mut packed = Self::with_capacity(self.spans.len(), self.text.len() - self.dead);
+        for span in &self.spans {
+            packed.push(self.key(span), self.slice(span.value));
+        }
+        *self = packed;
     }
 }
 
@@ -87,7 +119,7 @@ impl Metadata {
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
         let entries = self.entries.as_deref()?;
-        entries.spans.iter().find(|span| entries.key(span) == key).map(|span| entries.slice(span.value))
+        entries.position(key).map(|at| entries.slice(entries.spans[at].value))
     }
 
     /// Whether `key` is present.
@@ -100,10 +132,7 @@ impl Metadata {
         let (key, value) = (key.as_ref(), value.as_ref());
         let entries = self.entries_mut();
         match entries.position(key) {
-            Some(at) => {
-                // The old value's bytes stay behind, unreferenced.
-                entries.spans[at].value = entries.append(value);
-            }
+            Some(at) => entries.replace_value(at, value),
             None => entries.push(key, value),
         }
     }
@@ -117,9 +146,7 @@ impl Metadata {
     /// Remove `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let at = self.entries.as_deref()?.position(key)?;
-        let entries = self.entries_mut();
-        let span = entries.spans.remove(at);
-        Some(entries.slice(span.value).to_owned())
+        Some(self.entries_mut().remove(at))
     }
 
     /// A copy without `keys`.
@@ -156,9 +183,9 @@ impl Metadata {
 
     /// Entries in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        let entries = self.entries.as_deref();
-        let spans = entries.map_or(&[][..], |entries| &entries.spans[..]);
-        spans.iter().filter_map(move |span| entries.map(|e| (e.key(span), e.slice(span.value))))
+        self.entries
+            .iter()
+            .flat_map(|entries| entries.spans.iter().map(|span| (entries.key(span), entries.slice(span.value))))
     }
 }
 
@@ -213,6 +240,19 @@ mod tests {
         assert_eq!(b.iter().collect::<Vec<_>>(), vec![("k", "changed")]);
         assert_ne!(a, b);
         assert_eq!(a.without(&["x"]), Metadata::new().with("k", "v"));
+    }
+
+    #[test]
+    fn a_value_replaced_over_and_over_does_not_grow_the_buffer() {
+        let mut m = Metadata::new().with("keep", "me");
+        for i in 0..10_000 {
+            m.insert("progress", format!("{i:>8}"));
+        }
+        let entries = m.entries.as_deref().expect("entries");
+        assert!(entries.text.len() <= 2 * 512, "text grew to {} bytes", entries.text.len());
+        assert_eq!(m.iter().collect::<Vec<_>>(), vec![("keep", "me"), ("progress", "    9999")]);
+        m.remove("keep");
+        assert_eq!(m.get("progress"), Some("    9999"));
     }
 
     #[test]
