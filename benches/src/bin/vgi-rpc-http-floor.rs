@@ -47,11 +47,15 @@ fn zstd_echo(body: &[u8], encoded: bool) -> std::io::Result<Vec<u8>> {
     })
 }
 
+fn bad_request() -> Response<Full<Bytes>> {
+    Response::builder().status(400).body(Full::new(Bytes::new())).unwrap_or_default()
+}
+
 async fn echo(req: Request<Incoming>, with_zstd: bool) -> Result<Response<Full<Bytes>>, Infallible> {
     let encoded = req.headers().get(hyper::header::CONTENT_ENCODING).is_some_and(|v| v == "zstd");
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return Ok(Response::builder().status(400).body(Full::new(Bytes::new())).unwrap_or_default()),
+        Err(_) => return Ok(bad_request()),
     };
     let mut answer = Response::builder().header(hyper::header::CONTENT_TYPE, "application/vnd.apache.arrow.stream");
     let out = if with_zstd {
@@ -60,7 +64,7 @@ async fn echo(req: Request<Incoming>, with_zstd: bool) -> Result<Response<Full<B
                 answer = answer.header(hyper::header::CONTENT_ENCODING, "zstd");
                 Bytes::from(packed)
             }
-            Err(_) => return Ok(Response::builder().status(400).body(Full::new(Bytes::new())).unwrap_or_default()),
+            Err(_) => return Ok(bad_request()),
         }
     } else {
         body
