@@ -1,6 +1,7 @@
 //! The RPC endpoints: request caps (`413`), content codings (`415`/`400`),
 //! the response budget header, path resolution (`404`), content type
-//! (`415`), then dispatch on a blocking thread and the §13 status mapping.
+//! (`415`), then dispatch (inline for a method quick of late, else off the
+//! reactor) and the §13 status mapping.
 
 use std::sync::Arc;
 use std::time::Instant;
