@@ -32,8 +32,8 @@ pub const DEFAULT_CORS_MAX_AGE: u32 = 7200;
 /// Default time a draining server waits for in-flight requests before it
 /// closes every connection and returns.
 pub const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(30);
-/// Default [`HttpConfig::inline_handler_limit`]: the time tokio suggests a
-/// task may run between yields.
+/// The [`HttpConfig::inline_handler_limit`] that `--inline-handlers` sets:
+/// the time tokio suggests a task may run between yields.
 pub const DEFAULT_INLINE_HANDLER_LIMIT: Duration = Duration::from_micros(100);
 
 /// How the HTTP server behaves. `Default` matches the reference worker's
@@ -100,10 +100,13 @@ pub struct HttpConfig {
     pub drain_grace: Duration,
     /// A method whose latest calls all finished within this time runs its
     /// handler inline on the runtime thread instead of under
-    /// `block_in_place` (see `inline`); `None`: never inline. Turn it off
-    /// when a handler may wait for another request to the same server (a
-    /// rendezvous between two callers): inline handlers that all wait at once
-    /// hold every runtime thread.
+    /// `block_in_place` (see `inline`); `None` (the default): never inline.
+    /// Opt-in because the server's thread count then follows call
+    /// durations (a method that turns slow starts blocking-pool threads
+    /// that steady `block_in_place` dispatch would have kept), and because a
+    /// handler that waits for another request to the same server (a
+    /// rendezvous between two callers) must not run inline: inline handlers
+    /// that all wait at once hold every runtime thread.
     pub inline_handler_limit: Option<Duration>,
     /// Worker threads of the runtime that [`crate::serve::serve_http`]
     /// starts; `None`: one per core. One thread costs a latency-bound client
@@ -138,7 +141,7 @@ impl Default for HttpConfig {
             header_read_timeout: None,
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
             drain_grace: DEFAULT_DRAIN_GRACE,
-            inline_handler_limit: Some(DEFAULT_INLINE_HANDLER_LIMIT),
+            inline_handler_limit: None,
             runtime_threads: None,
         }
     }

@@ -5,7 +5,7 @@
 //! work to a replacement thread for the length of the call. That is what a
 //! handler that may block needs, but it costs thread wake-ups on every call:
 //! 15–20% of a small call's round trip. A method whose recent calls all
-//! finished within a limit (100 µs by default) is taken to be quick and runs
+//! finished within a limit (`--inline-handlers`: 100 µs) is taken to be quick and runs
 //! inline; one slow call sends it back to `block_in_place` until it has been
 //! quick again [`QUICK_STREAK`] times in a row. A method's first calls, and
 //! every call of a sticky session (which may wait for the session's lock),
