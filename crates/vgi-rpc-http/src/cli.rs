@@ -111,10 +111,10 @@ pub struct HttpArgs {
     /// few latency-bound clients fewer cross-thread wake-ups per call.
     #[arg(long, value_name = "N")]
     pub http_threads: Option<std::num::NonZeroUsize>,
-    /// Run a method whose recent calls were all quick (within 100 µs)
-    /// inline on the runtime thread instead of off it.
+    /// Run every handler off the runtime thread, even a method whose recent
+    /// calls were all quick (within 100 µs), which by default runs inline.
     #[arg(long)]
-    pub inline_handlers: bool,
+    pub no_inline_handlers: bool,
     /// Per-principal quotas (they configure the server: build it with `quotas.settings()`).
     #[command(flatten)]
     pub quotas: crate::quota::QuotaArgs,
@@ -221,8 +221,8 @@ impl HttpArgs {
         config.body_read_timeout =
             Some(seconds("--body-read-timeout", self.body_read_timeout)?).filter(|t| !t.is_zero());
         config.runtime_threads = self.http_threads;
-        if self.inline_handlers {
-            config.inline_handler_limit = Some(crate::config::DEFAULT_INLINE_HANDLER_LIMIT);
+        if self.no_inline_handlers {
+            config.inline_handler_limit = None;
         }
         if self.no_call_state_cache {
             config.call_state_cache_entries = 0;
@@ -431,10 +431,10 @@ mod tests {
     fn runtime_threads_and_inline_handler_flags_reach_the_config() {
         let config = args(&[]).config().expect("defaults");
         assert_eq!(config.runtime_threads, None);
-        assert_eq!(config.inline_handler_limit, None);
-        let config = args(&["--http-threads", "1", "--inline-handlers"]).config().expect("config");
-        assert_eq!(config.runtime_threads.map(|n| n.get()), Some(1));
         assert_eq!(config.inline_handler_limit, Some(crate::config::DEFAULT_INLINE_HANDLER_LIMIT));
+        let config = args(&["--http-threads", "1", "--no-inline-handlers"]).config().expect("config");
+        assert_eq!(config.runtime_threads.map(|n| n.get()), Some(1));
+        assert_eq!(config.inline_handler_limit, None);
         assert!(Cli::try_parse_from(["worker", "--http-threads", "0"]).is_err(), "zero threads is refused");
     }
 

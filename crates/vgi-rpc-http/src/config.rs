@@ -32,8 +32,8 @@ pub const DEFAULT_CORS_MAX_AGE: u32 = 7200;
 /// Default time a draining server waits for in-flight requests before it
 /// closes every connection and returns.
 pub const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(30);
-/// The [`HttpConfig::inline_handler_limit`] that `--inline-handlers` sets:
-/// the time tokio suggests a task may run between yields.
+/// The default [`HttpConfig::inline_handler_limit`]: the time tokio suggests
+/// a task may run between yields.
 pub const DEFAULT_INLINE_HANDLER_LIMIT: Duration = Duration::from_micros(100);
 
 /// How the HTTP server behaves. `Default` matches the reference worker's
@@ -99,14 +99,15 @@ pub struct HttpConfig {
     /// in-flight requests before closing every connection.
     pub drain_grace: Duration,
     /// A method whose latest calls all finished within this time runs its
-    /// handler inline on the runtime thread instead of under
-    /// `block_in_place` (see `inline`); `None` (the default): never inline.
-    /// Opt-in because the server's thread count then follows call
-    /// durations (a method that turns slow starts blocking-pool threads
-    /// that steady `block_in_place` dispatch would have kept), and because a
-    /// handler that waits for another request to the same server (a
-    /// rendezvous between two callers) must not run inline: inline handlers
-    /// that all wait at once hold every runtime thread.
+    /// handler inline on the runtime thread (see `inline`); the rest run on
+    /// the blocking pool (`spawn_blocking`: one pool thread per slow call in
+    /// flight, gone after 100 ms idle). `None` (`--no-inline-handlers`):
+    /// never inline, every handler under `block_in_place`. Inline dispatch
+    /// saves a quick call the hand-off between threads (about 6 context
+    /// switches per call, a quarter of a small HTTP call's server CPU). Turn
+    /// it off when a handler is usually quick but sometimes waits for another
+    /// request to the same server (a rendezvous between two callers):
+    /// inline handlers that all wait at once hold every runtime thread.
     pub inline_handler_limit: Option<Duration>,
     /// Worker threads of the runtime that [`crate::serve::serve_http`]
     /// starts; `None`: one per core. One thread costs a latency-bound client
@@ -141,7 +142,7 @@ impl Default for HttpConfig {
             header_read_timeout: None,
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
             drain_grace: DEFAULT_DRAIN_GRACE,
-            inline_handler_limit: None,
+            inline_handler_limit: Some(DEFAULT_INLINE_HANDLER_LIMIT),
             runtime_threads: None,
         }
     }

@@ -1,15 +1,24 @@
 //! Which calls run their handler inline on the runtime thread that read the
-//! request, rather than under `block_in_place`.
+//! request, rather than off it.
 //!
-//! On a multi-threaded runtime `block_in_place` hands the thread's other
-//! work to a replacement thread for the length of the call. That is what a
-//! handler that may block needs, but it costs thread wake-ups on every call:
-//! 15–20% of a small call's round trip. A method whose recent calls all
-//! finished within a limit (`--inline-handlers`: 100 µs) is taken to be quick and runs
-//! inline; one slow call sends it back to `block_in_place` until it has been
-//! quick again [`QUICK_STREAK`] times in a row. A method's first calls, and
-//! every call of a sticky session (which may wait for the session's lock),
-//! run off the reactor.
+//! A handler may block, so by default it must not hold a runtime thread; but
+//! moving a call to another thread costs wake-ups on every call (with
+//! `block_in_place` about 7 context switches per call against 2 inline, a
+//! quarter of a small HTTP call's server CPU). A method whose recent calls
+//! all finished within a limit (default 100 µs) is taken to be quick and
+//! runs inline; one slow call sends it back off the reactor until it has
+//! been quick again [`QUICK_STREAK`] times in a row. A method's first
+//! calls, and every call of a sticky session (which may wait for the
+//! session's lock), run off the reactor.
+//!
+//! Off the reactor means `spawn_blocking` while this tracking is on: a
+//! slow call then holds one blocking-pool thread, so the thread count grows
+//! only with slow calls in flight. (`block_in_place` would hand the runtime
+//! thread's role to a pool thread instead, and with most calls inline the
+//! pool is empty between slow calls: two threads could appear for one call,
+//! which the reference suite's resource soak counts as a leak.) With
+//! tracking off every call goes through `block_in_place`, which keeps the
+//! pool warm.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -40,6 +49,11 @@ impl InlineHandlers {
         let streaks =
             if limit.is_some() { methods.map(|m| (key(m), AtomicU32::new(0))).collect() } else { HashMap::new() };
         Self { limit, streaks }
+    }
+
+    /// Whether quick methods run inline at all (a limit is set).
+    pub(crate) fn enabled(&self) -> bool {
+        self.limit.is_some()
     }
 
     /// Whether `method`'s handler may run inline now.

@@ -290,11 +290,11 @@ impl Call {
 }
 
 /// Dispatch: inline when the method has been quick lately and the call is
-/// not bound to a sticky session (see `inline`); otherwise off the reactor.
-/// On a multi-threaded runtime `block_in_place` runs the handler on this
-/// worker thread and moves the reactor's other work elsewhere; elsewhere (a
-/// current-thread runtime, where that is not allowed) the handler goes to
-/// the blocking pool.
+/// not bound to a sticky session (see `inline`); otherwise off the reactor:
+/// on the blocking pool when inline tracking is on (or the runtime is
+/// current-thread, where `block_in_place` is not allowed), else under
+/// `block_in_place`, which runs the handler on this worker thread and
+/// moves the reactor's other work elsewhere.
 async fn run_handler(
     app: &Arc<HttpApp>,
     call: Call,
@@ -305,7 +305,7 @@ async fn run_handler(
     if call.session_entry.is_none() && app.inline.is_quick(&call.method) {
         return Ok(timed_dispatch(app, &call, request_id, response_limit));
     }
-    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+    if !app.inline.enabled() && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
         return Ok(tokio::task::block_in_place(|| timed_dispatch(app, &call, request_id, response_limit)));
     }
     let (app, request_id) = (app.clone(), request_id.to_owned());
