@@ -101,7 +101,8 @@ pub struct HttpConfig {
     /// A method whose latest calls all finished within this time runs its
     /// handler inline on the runtime thread (see `inline`); the rest run on
     /// the blocking pool (`spawn_blocking`: one pool thread per slow call in
-    /// flight, gone after 100 ms idle). `None` (`--no-inline-handlers`):
+    /// flight; on [`crate::serve::serve_http`]'s runtime, gone after 100 ms
+    /// idle). `None` (`--no-inline-handlers`):
     /// never inline, every handler under `block_in_place`. Inline dispatch
     /// saves a quick call the hand-off between threads (about 6 context
     /// switches per call, a quarter of a small HTTP call's server CPU). Turn
