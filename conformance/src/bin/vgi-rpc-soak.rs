@@ -23,7 +23,7 @@ enum Which {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "vgi-rpc-soak", about = "Resource soak of the vgi-rpc conformance worker")]
+#[command(name = "vgi-rpc-soak", about = "Resource soak of the vgi-rpc conformance worker", args_override_self = true)]
 struct Args {
     /// Transport to soak.
     #[arg(long, value_enum, default_value = "all")]
@@ -143,5 +143,30 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_flag_overrides_an_earlier_one() {
+        // conformance/scripts/soak.sh passes its defaults first and the
+        // caller's arguments after them.
+        let args = Args::try_parse_from([
+            "vgi-rpc-soak",
+            "--transport",
+            "all",
+            "--duration",
+            "80",
+            "--transport",
+            "http",
+            "--duration",
+            "30",
+        ])
+        .expect("repeated flags parse");
+        assert!(matches!(args.transport, Which::Http));
+        assert_eq!(args.duration, 30);
     }
 }
