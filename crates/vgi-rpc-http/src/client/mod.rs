@@ -25,6 +25,7 @@
 mod coding;
 mod exchange;
 pub mod externalize;
+mod idle_probe;
 mod init;
 mod producer;
 mod request;

@@ -18,6 +18,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
+use super::idle_probe::{self, Idle};
 use super::spin_io::{SpinStream, REQUEST_PENDING};
 use super::tls::TlsSettings;
 use vgi_rpc_core::wire::pointer::redact_url;
@@ -32,8 +33,16 @@ pub(crate) struct RawResponse {
     pub body: Bytes,
 }
 
-/// The kept-alive connection, the `scheme://host:port` it goes to, and its spin state.
-type Connection = (String, SendRequest<Full<Bytes>>, Arc<AtomicU8>);
+/// One HTTP/1.1 connection: its request sender, its spin state, and a
+/// duplicate of its socket to look at while it is idle.
+struct Link {
+    sender: SendRequest<Full<Bytes>>,
+    spin: Arc<AtomicU8>,
+    probe: Option<std::net::TcpStream>,
+}
+
+/// The kept-alive connection and where it goes.
+type Connection = (Target, Link);
 
 /// Where a request goes: the host, the port, and whether over TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +84,9 @@ impl Target {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// What identifies the kept connection.
-    fn key(&self) -> String {
-        format!("{}://{}:{}", if self.tls { "https" } else { "http" }, self.host, self.port)
+    /// Whether a connection made for `other` serves this target too.
+    fn same_endpoint(&self, other: &Target) -> bool {
+        self.tls == other.tls && self.port == other.port && self.host == other.host
     }
 }
 
@@ -108,39 +117,43 @@ impl Transport {
     }
 
     /// The kept-alive connection to `target` if it is still usable, else a new one.
-    async fn connection(
-        &self,
-        uri: &Uri,
-        target: &Target,
-    ) -> Result<(SendRequest<Full<Bytes>>, Arc<AtomicU8>), CallError> {
+    async fn connection(&self, uri: &Uri, target: &Target) -> Result<Link, CallError> {
         let kept = match self.connection.lock() {
             Ok(mut slot) => slot.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        if let Some((to, mut sender, spin)) = kept {
+        if let Some((to, mut link)) = kept {
+            if !to.same_endpoint(target) || link.sender.is_closed() {
+                return self.connect(uri, target).await;
+            }
             // Nothing drove this runtime between calls, so a close the server
-            // sent meanwhile (its keep-alive timeout) is still unread: let the
-            // connection task poll the socket first, or the request goes out
-            // on a dead connection and fails with no answer. The first yield
-            // polls the socket and wakes the connection task; the second lets
-            // it run (block_on polls this future before queued tasks).
-            tokio::task::yield_now().await;
-            tokio::task::yield_now().await;
-            if to == target.key() && !sender.is_closed() && sender.ready().await.is_ok() {
-                return Ok((sender, spin));
+            // sent meanwhile (its keep-alive timeout) is still unread. A quiet
+            // socket is reused at once, a closed one replaced. Otherwise let
+            // the connection task read what waits, or the request could go
+            // out on a dead connection and fail with no answer: the first
+            // yield polls the socket and wakes the connection task; the
+            // second lets it run (block_on polls this future before queued
+            // tasks).
+            match link.probe.as_ref().map_or(Idle::Unknown, idle_probe::look) {
+                Idle::Quiet => {}
+                Idle::Closed => return self.connect(uri, target).await,
+                Idle::Unknown => {
+                    tokio::task::yield_now().await;
+                    tokio::task::yield_now().await;
+                }
+            }
+            if !link.sender.is_closed() && link.sender.ready().await.is_ok() {
+                return Ok(link);
             }
         }
         self.connect(uri, target).await
     }
 
     /// A new connection to `target`.
-    async fn connect(
-        &self,
-        uri: &Uri,
-        target: &Target,
-    ) -> Result<(SendRequest<Full<Bytes>>, Arc<AtomicU8>), CallError> {
+    async fn connect(&self, uri: &Uri, target: &Target) -> Result<Link, CallError> {
         let stream = tokio::net::TcpStream::connect(target.authority()).await.map_err(|e| io_failure(uri, e))?;
         stream.set_nodelay(true).map_err(|e| io_failure(uri, e))?;
+        let probe = idle_probe::probe_of(&stream);
         let spin = Arc::new(AtomicU8::new(0));
         let stream = SpinStream::new(stream, spin.clone());
         let sender = if target.tls {
@@ -148,7 +161,7 @@ impl Transport {
         } else {
             self.handshake(uri, stream).await?
         };
-        Ok((sender, spin))
+        Ok(Link { sender, spin, probe })
     }
 
     /// HTTP/1.1 over `io`; the connection runs whenever this runtime does (during each call).
@@ -248,10 +261,10 @@ impl Transport {
             }
         }
         let exchange = async {
-            let (mut sender, spin) =
+            let mut link =
                 if reuse { self.connection(&uri, &target).await? } else { self.connect(&uri, &target).await? };
-            spin.store(REQUEST_PENDING, Ordering::Relaxed);
-            let response = sender.send_request(request).await.map_err(|e| io_failure(&uri, e))?;
+            link.spin.store(REQUEST_PENDING, Ordering::Relaxed);
+            let response = link.sender.send_request(request).await.map_err(|e| io_failure(&uri, e))?;
             let (parts, body) = response.into_parts();
             let bytes = match max_body {
                 Some(limit) => Limited::new(body, limit).collect().await.map_err(|e| body_failure(&uri, e))?.to_bytes(),
@@ -266,18 +279,18 @@ impl Transport {
                     .get(http::header::CONNECTION)
                     .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
             if reuse && !closing {
-                self.keep((target.key(), sender, spin));
+                self.keep((target, link));
             }
             Ok::<_, CallError>(RawResponse { status: parts.status, headers: parts.headers, body: bytes })
         };
-        let uri_text = redact_url(&uri.to_string());
-        self.run(async move {
+        self.run(async {
             match self.timeout {
                 None => exchange.await,
                 Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or_else(|_| {
+                    let shown = redact_url(&uri.to_string());
                     Err(CallError::Wire(WireError::Io(io::Error::new(
                         io::ErrorKind::TimedOut,
-                        format!("HTTP request to {uri_text} timed out after {limit:?}"),
+                        format!("HTTP request to {shown} timed out after {limit:?}"),
                     ))))
                 }),
             }
