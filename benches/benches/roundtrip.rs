@@ -2,7 +2,9 @@
 //! per transport (pipe, a pooled pipe worker with a shared-memory segment,
 //! unix, tcp, http): unary noop and add latency,
 //! per-batch producer cost, exchange round trip, and bulk producer
-//! throughput (1 MiB and 8 MiB batches).
+//! throughput (1 MiB and 8 MiB batches). `http_floor` is what the HTTP
+//! numbers stand on: a bare hyper client posting 512 B to
+//! `vgi-rpc-http-floor` (hyper echoing it) over one kept-alive connection.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +20,7 @@ use vgi_rpc_benches::add_params;
 use vgi_rpc_benches::clients::BenchClient;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_vgi-rpc-bench-worker");
+const HTTP_FLOOR: &str = env!("CARGO_BIN_EXE_vgi-rpc-http-floor");
 
 fn int_params(cols: &[(&str, i64)]) -> RecordBatch {
     RecordBatch::try_from_iter(cols.iter().map(|(n, v)| (*n, Arc::new(Int64Array::from(vec![*v])) as ArrayRef)))
@@ -116,5 +119,44 @@ fn http(c: &mut Criterion) {
     bench_client(c, "http", &mut client);
 }
 
-criterion_group!(benches, pipe, pipe_shm, unix, tcp, http);
+/// The floor under `http/unary`: hyper's client, on a current-thread runtime
+/// as the project's client runs it, posting 512 B (about a `noop` request)
+/// to hyper echoing it, with `TCP_NODELAY` on both ends.
+fn http_floor(c: &mut Criterion) {
+    use http_body_util::{BodyExt, Full};
+
+    let mut server = Command::new(HTTP_FLOOR).stdout(Stdio::piped()).spawn().expect("spawn floor server");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("discovery line");
+    let port = line.trim().strip_prefix("PORT:").expect("discovery prefix").to_owned();
+    let server = SocketWorker(server, port);
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut sender = runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{}", server.1)).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+        tokio::spawn(connection);
+        sender
+    });
+    let body = bytes::Bytes::from(vec![7u8; 512]);
+    let mut g = c.benchmark_group("http_floor");
+    g.bench_function("hyper_echo_512B", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let request = hyper::Request::post("/echo")
+                    .header(hyper::header::HOST, "127.0.0.1")
+                    .body(Full::new(body.clone()))
+                    .expect("request");
+                let answer = sender.send_request(request).await.expect("echo");
+                let echoed = answer.into_body().collect().await.expect("body").to_bytes();
+                assert_eq!(echoed.len(), 512);
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pipe, pipe_shm, unix, tcp, http, http_floor);
 criterion_main!(benches);
