@@ -122,31 +122,14 @@ impl Transport {
             Ok(mut slot) => slot.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        if let Some((to, mut link)) = kept {
-            if !to.same_endpoint(target) || link.sender.is_closed() {
-                return self.connect(uri, target).await;
-            }
-            // Nothing drove this runtime between calls, so a close the server
-            // sent meanwhile (its keep-alive timeout) is still unread. A quiet
-            // socket is reused at once, a closed one replaced. Otherwise let
-            // the connection task read what waits, or the request could go
-            // out on a dead connection and fail with no answer: the first
-            // yield polls the socket and wakes the connection task; the
-            // second lets it run (block_on polls this future before queued
-            // tasks).
-            match link.probe.as_ref().map_or(Idle::Unknown, idle_probe::look) {
-                Idle::Quiet => {}
-                Idle::Closed => return self.connect(uri, target).await,
-                Idle::Unknown => {
-                    tokio::task::yield_now().await;
-                    tokio::task::yield_now().await;
-                }
-            }
-            if !link.sender.is_closed() && link.sender.ready().await.is_ok() {
-                return Ok(link);
-            }
+        let reusable = match kept {
+            Some((to, link)) if to.same_endpoint(target) => still_open(link).await,
+            _ => None,
+        };
+        match reusable {
+            Some(link) => Ok(link),
+            None => self.connect(uri, target).await,
         }
-        self.connect(uri, target).await
     }
 
     /// A new connection to `target`.
@@ -311,6 +294,28 @@ impl Transport {
             Err(panic) => std::panic::resume_unwind(panic),
         })
     }
+}
+
+/// `link` if it can carry the next request. Nothing drove the runtime
+/// between calls, so a close the server sent meanwhile (its keep-alive
+/// timeout) is still unread: a quiet socket is reused at once, a closed one
+/// dropped. Otherwise the connection task reads what waits first, or the
+/// request could go out on a dead connection and fail with no answer: the
+/// first yield polls the socket and wakes the connection task; the second
+/// lets it run (block_on polls this future before queued tasks).
+async fn still_open(mut link: Link) -> Option<Link> {
+    if link.sender.is_closed() {
+        return None;
+    }
+    match link.probe.as_ref().map_or(Idle::Unknown, idle_probe::look) {
+        Idle::Quiet => {}
+        Idle::Closed => return None,
+        Idle::Unknown => {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+        }
+    }
+    (!link.sender.is_closed() && link.sender.ready().await.is_ok()).then_some(link)
 }
 
 fn io_failure(uri: &Uri, e: impl std::fmt::Display) -> CallError {
