@@ -70,7 +70,12 @@ struct SocketWorker(Child, String);
 
 impl SocketWorker {
     fn start(args: &[&str], prefix: &str) -> Self {
-        let mut child = Command::new(WORKER).args(args).stdout(Stdio::piped()).spawn().expect("spawn worker");
+        Self::spawn(WORKER, args, prefix)
+    }
+
+    /// Start `program` and read the address it prints after `prefix`.
+    fn spawn(program: &str, args: &[&str], prefix: &str) -> Self {
+        let mut child = Command::new(program).args(args).stdout(Stdio::piped()).spawn().expect("spawn worker");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("discovery line");
         let addr = line.trim().strip_prefix(prefix).expect("discovery prefix").to_owned();
@@ -125,11 +130,7 @@ fn http(c: &mut Criterion) {
 fn http_floor(c: &mut Criterion) {
     use http_body_util::{BodyExt, Full};
 
-    let mut server = Command::new(HTTP_FLOOR).stdout(Stdio::piped()).spawn().expect("spawn floor server");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("discovery line");
-    let port = line.trim().strip_prefix("PORT:").expect("discovery prefix").to_owned();
-    let server = SocketWorker(server, port);
+    let server = SocketWorker::spawn(HTTP_FLOOR, &[], "PORT:");
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut sender = runtime.block_on(async {
